@@ -1,0 +1,2 @@
+//! The `ipfs-kit` binary.
+fn main() {}

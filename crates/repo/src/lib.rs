@@ -1,0 +1,1 @@
+//! Persistent state of the embedded IPFS node.
