@@ -12,9 +12,14 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod block;
+pub mod car;
+pub mod chunker;
 mod cids;
+pub mod dag;
 mod error;
+pub mod export;
 mod hash;
+pub mod import;
 pub mod pb;
 pub mod unixfs;
 
