@@ -79,7 +79,8 @@ impl FromStr for ChunkerSpec {
         };
         let spec = if s.is_empty() || s == "default" {
             ChunkerSpec::default()
-        } else if s == "buzhash" {
+        } else if s == "buzhash" || s.starts_with("buzhash-") {
+            // boxo ignores anything after `buzhash-`
             ChunkerSpec::Buzhash
         } else if let Some(n) = s.strip_prefix("size-") {
             let size = num(n)?;
@@ -87,8 +88,6 @@ impl FromStr for ChunkerSpec {
                 return Err(bad("chunk size must be greater than 0".into()));
             }
             ChunkerSpec::Size { size }
-        } else if s == "size" {
-            ChunkerSpec::default()
         } else if s == "rabin" || s.starts_with("rabin-") {
             let parts: Vec<&str> = s.split('-').skip(1).collect();
             let (min, avg, max) = match parts.as_slice() {
@@ -100,14 +99,26 @@ impl FromStr for ChunkerSpec {
                     let avg = num(avg)?;
                     (avg / 3, avg, avg + avg / 2)
                 }
-                [min, avg, max] => (num(min)?, num(avg)?, num(max)?),
+                // boxo accepts optional `min:`, `avg:`, `max:` labels
+                [min, avg, max] => {
+                    let label = |p: &'_ str, name: &str| match p.split_once(':') {
+                        Some((l, v)) if l == name => Ok(v.to_owned()),
+                        Some(_) => Err(bad(format!("label of {p:?} must be {name}"))),
+                        None => Ok(p.to_owned()),
+                    };
+                    (
+                        num(&label(min, "min")?)?,
+                        num(&label(avg, "avg")?)?,
+                        num(&label(max, "max")?)?,
+                    )
+                }
                 _ => return Err(bad("use rabin, rabin-AVG or rabin-MIN-AVG-MAX".into())),
             };
             if min < 16 {
                 return Err(bad("rabin min must be at least 16".into()));
             }
-            if !(min <= avg && avg <= max) {
-                return Err(bad("rabin needs min <= avg <= max".into()));
+            if !(min < avg && avg < max) {
+                return Err(bad("rabin needs min < avg < max".into()));
             }
             ChunkerSpec::Rabin { min, avg, max }
         } else {
@@ -211,11 +222,27 @@ mod tests {
                 max: 1024
             }
         );
+        assert_eq!(
+            "rabin-min:16-avg:32-max:64".parse::<ChunkerSpec>().unwrap(),
+            ChunkerSpec::Rabin {
+                min: 16,
+                avg: 32,
+                max: 64
+            }
+        );
+        assert_eq!(
+            "buzhash-x".parse::<ChunkerSpec>().unwrap(),
+            ChunkerSpec::Buzhash
+        );
         for bad in [
             "size-0",
             "size-x",
             "rabin-1-2",
             "rabin-8-16-32",
+            "size",
+            "rabin-16-16-32",
+            "rabin-16-32-32",
+            "rabin-max:16-avg:32-min:64",
             "foo",
             "size-99999999",
         ] {

@@ -1,6 +1,6 @@
 //! Go's `math/rand` (v1) generator, for tests: reproduces `rand.New(rand.NewSource(seed))` so the
 //! vectors made with kubo's old `random-data` tool (and Go's own chunker tests) can be regenerated.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::io::{self, Read};
 
