@@ -49,6 +49,16 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A path segment that names no entry of its directory (Kubo: `no link named "x" under Qm…`).
+    #[error("no link named {name:?} under {parent} (resolving {path:?})")]
+    NoSuchEntry {
+        /// The whole path being resolved.
+        path: String,
+        /// The missing entry name.
+        name: String,
+        /// The directory that lacks it (its CID as text).
+        parent: String,
+    },
     /// The node is not of the kind the operation needs (e.g. `cat` of a directory).
     #[error("{0}")]
     WrongKind(String),

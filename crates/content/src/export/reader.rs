@@ -1,0 +1,405 @@
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
+use cid::Cid;
+
+use super::control::Control;
+use super::node::{Loaded, load, not_a_file};
+use crate::unixfs::DataType;
+use crate::{BlockSource, Error, Result};
+
+/// Deepest file DAG `cat` walks (balanced and trickle DAGs of any real size stay far below).
+pub const MAX_FILE_DEPTH: usize = 256;
+
+/// One node of a file DAG: its inline bytes, then its children with their file sizes.
+#[derive(Debug)]
+pub(crate) struct FileNode {
+    data: Bytes,
+    links: Vec<Cid>,
+    sizes: Vec<u64>,
+    pub(crate) total: u64,
+}
+
+fn inconsistent(cid: &Cid, why: impl std::fmt::Display) -> Error {
+    Error::MalformedBlock {
+        codec: "unixfs",
+        reason: format!("inconsistent file DAG at {cid}: {why}"),
+    }
+}
+
+/// Turn a decoded block into a file node, checking its own sizes add up.
+pub(crate) fn file_node(cid: &Cid, loaded: Loaded, is_root: bool) -> Result<FileNode> {
+    let kind = loaded.kind();
+    match loaded {
+        Loaded::Raw(data) => Ok(FileNode {
+            total: data.len() as u64,
+            data,
+            links: Vec::new(),
+            sizes: Vec::new(),
+        }),
+        Loaded::Pb {
+            node, fs: Some(fs), ..
+        } if matches!(fs.kind, DataType::File | DataType::Raw) => {
+            if node.links.is_empty() && !fs.blocksizes.is_empty() {
+                return Err(inconsistent(cid, "blocksizes without links"));
+            }
+            if node.links.len() != fs.blocksizes.len() && !node.links.is_empty() {
+                return Err(inconsistent(
+                    cid,
+                    format!(
+                        "{} links but {} blocksizes",
+                        node.links.len(),
+                        fs.blocksizes.len()
+                    ),
+                ));
+            }
+            let data = fs.data.unwrap_or_default();
+            let mut total = data.len() as u64;
+            for s in &fs.blocksizes {
+                total = total
+                    .checked_add(*s)
+                    .ok_or_else(|| inconsistent(cid, "blocksizes overflow"))?;
+            }
+            if let Some(declared) = fs.filesize
+                && declared != total
+            {
+                return Err(inconsistent(
+                    cid,
+                    format!("filesize {declared} but data and blocksizes add up to {total}"),
+                ));
+            }
+            Ok(FileNode {
+                data,
+                links: node.links.into_iter().map(|l| l.cid).collect(),
+                sizes: fs.blocksizes,
+                total,
+            })
+        }
+        _ if is_root => Err(not_a_file(kind, cid)),
+        _ => Err(inconsistent(cid, format!("a {kind} node inside a file"))),
+    }
+}
+
+#[derive(Debug)]
+struct Frame {
+    node: Arc<FileNode>,
+    /// Next child to visit.
+    next: usize,
+    /// File offset where child `next` starts.
+    next_start: u64,
+}
+
+/// A streaming reader over a UnixFS file (balanced or trickle DAG, dag-pb or raw leaves,
+/// identity CIDs, or a single raw block).
+///
+/// Positions are absolute file offsets. Reading stops at the end of the range given to [`cat`]
+/// (or the end of the file). Memory is bounded by the DAG depth: the reader holds the chain of
+/// internal nodes above the current leaf and the current leaf's bytes, nothing more. Subtrees
+/// entirely before the position are skipped using the parents' `blocksizes`, without fetching.
+///
+/// Every node's size is checked against what its parent claims, so an inconsistent DAG gives
+/// [`Error::MalformedBlock`] instead of wrong bytes. Through [`Read`], errors surface as
+/// [`io::Error`]s wrapping the crate error (see [`FileReader::next_chunk`] for typed errors).
+pub struct FileReader<'a, S: BlockSource + ?Sized> {
+    src: &'a S,
+    root_cid: Cid,
+    root: Arc<FileNode>,
+    pos: u64,
+    end: u64,
+    stack: Vec<Frame>,
+    chunk: Bytes,
+    positioned: bool,
+    control: Control,
+    produced: u64,
+}
+
+impl<S: BlockSource + ?Sized> std::fmt::Debug for FileReader<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileReader")
+            .field("root", &self.root_cid)
+            .field("size", &self.root.total)
+            .field("pos", &self.pos)
+            .field("end", &self.end)
+            .finish()
+    }
+}
+
+/// Open the file `cid` for reading from `offset`, at most `length` bytes (to the end if `None`).
+/// An offset past the end gives an empty reader (as `ipfs cat --offset` does); a directory gives
+/// `WrongKind("this dag node is a directory")`.
+pub fn cat<'a, S: BlockSource + ?Sized>(
+    src: &'a S,
+    cid: &Cid,
+    offset: u64,
+    length: Option<u64>,
+) -> Result<FileReader<'a, S>> {
+    let mut r = FileReader::open(src, cid)?;
+    r.set_range(offset, length);
+    Ok(r)
+}
+
+impl<'a, S: BlockSource + ?Sized> FileReader<'a, S> {
+    /// Open the whole file `cid` (fetches and checks its root block only).
+    pub fn open(src: &'a S, cid: &Cid) -> Result<Self> {
+        Self::from_loaded(src, cid, load(src, cid)?)
+    }
+
+    /// Open a file whose root block is already loaded.
+    pub(crate) fn from_loaded(src: &'a S, cid: &Cid, loaded: Loaded) -> Result<Self> {
+        let root = Arc::new(file_node(cid, loaded, true)?);
+        Ok(FileReader {
+            src,
+            root_cid: *cid,
+            end: root.total,
+            root,
+            pos: 0,
+            stack: Vec::new(),
+            chunk: Bytes::new(),
+            positioned: false,
+            control: Control::default(),
+            produced: 0,
+        })
+    }
+
+    /// Attach progress reporting and cancellation.
+    pub fn with_control(mut self, control: Control) -> Self {
+        self.control = control;
+        self
+    }
+
+    /// Restrict reading to `[offset, offset + length)` (clamped to the file) and move to `offset`.
+    pub fn set_range(&mut self, offset: u64, length: Option<u64>) {
+        let size = self.root.total;
+        let start = offset.min(size);
+        self.end = match length {
+            Some(l) => start.saturating_add(l).min(size),
+            None => size,
+        };
+        self.move_to(start);
+    }
+
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.root.total
+    }
+
+    /// The current (absolute) position.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Where reading stops (absolute, exclusive).
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// The next run of bytes, zero-copy (a slice of a leaf block), or `None` at the end.
+    pub fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        self.control.check()?;
+        if !self.fill()? {
+            return Ok(None);
+        }
+        let n = (self.chunk.len() as u64).min(self.end - self.pos) as usize;
+        let out = self.chunk.split_to(n);
+        self.advance(n);
+        Ok(Some(out))
+    }
+
+    /// Copy the rest of the range to `w`, chunk by chunk; returns the bytes written.
+    pub fn write_to<W: Write + ?Sized>(&mut self, w: &mut W) -> Result<u64> {
+        let mut n = 0u64;
+        while let Some(chunk) = self.next_chunk()? {
+            w.write_all(&chunk)?;
+            n += chunk.len() as u64;
+        }
+        Ok(n)
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.pos += n as u64;
+        self.produced += n as u64;
+        self.control.report(self.produced);
+    }
+
+    fn move_to(&mut self, new: u64) {
+        if new == self.pos && self.positioned {
+            return;
+        }
+        if self.positioned && new > self.pos && new - self.pos < self.chunk.len() as u64 {
+            self.chunk.advance((new - self.pos) as usize);
+        } else {
+            self.chunk = Bytes::new();
+            self.stack.clear();
+            self.positioned = false;
+        }
+        self.pos = new;
+    }
+
+    /// Make `chunk` non-empty (starting at `pos`); false at the end of the range.
+    fn fill(&mut self) -> Result<bool> {
+        if self.pos >= self.end {
+            return Ok(false);
+        }
+        while self.chunk.is_empty() {
+            if !self.positioned {
+                self.stack.clear();
+                self.positioned = true;
+                let root = Arc::clone(&self.root);
+                self.descend(root, 0)?;
+            } else if !self.next_leaf()? {
+                return Err(inconsistent(
+                    &self.root_cid,
+                    format!(
+                        "the DAG ends at byte {} but the file has {}",
+                        self.pos, self.root.total
+                    ),
+                ));
+            }
+        }
+        Ok(true)
+    }
+
+    fn load_child(&self, cid: &Cid, expected: u64) -> Result<Arc<FileNode>> {
+        self.control.check()?;
+        let node = file_node(cid, load(self.src, cid)?, false)?;
+        if node.total != expected {
+            return Err(inconsistent(
+                cid,
+                format!(
+                    "it holds {} bytes but its parent's blocksizes say {expected}",
+                    node.total
+                ),
+            ));
+        }
+        Ok(Arc::new(node))
+    }
+
+    /// Walk down from `node` (which starts at file offset `start` and contains `pos`) to the
+    /// node whose inline bytes contain `pos`, pushing the path onto the stack.
+    fn descend(&mut self, mut node: Arc<FileNode>, mut start: u64) -> Result<()> {
+        loop {
+            let dlen = node.data.len() as u64;
+            if self.pos < start + dlen {
+                self.chunk = node.data.slice((self.pos - start) as usize..);
+                if !node.links.is_empty() {
+                    self.push(Frame {
+                        next_start: start + dlen,
+                        next: 0,
+                        node,
+                    })?;
+                }
+                return Ok(());
+            }
+            let mut cstart = start + dlen;
+            let mut i = 0;
+            while i < node.sizes.len() && self.pos >= cstart + node.sizes[i] {
+                cstart += node.sizes[i];
+                i += 1;
+            }
+            if i >= node.links.len() {
+                return Err(inconsistent(
+                    &self.root_cid,
+                    "offset beyond a node's children",
+                ));
+            }
+            let (cid, size) = (node.links[i], node.sizes[i]);
+            self.push(Frame {
+                node,
+                next: i + 1,
+                next_start: cstart + size,
+            })?;
+            node = self.load_child(&cid, size)?;
+            start = cstart;
+        }
+    }
+
+    fn push(&mut self, frame: Frame) -> Result<()> {
+        if self.stack.len() >= MAX_FILE_DEPTH {
+            return Err(inconsistent(
+                &self.root_cid,
+                format!("file DAG deeper than {MAX_FILE_DEPTH} levels"),
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    /// Move to the first leaf bytes after the current leaf; false when the DAG is exhausted.
+    fn next_leaf(&mut self) -> Result<bool> {
+        loop {
+            let Some(top) = self.stack.last_mut() else {
+                return Ok(false);
+            };
+            let i = top.next;
+            if i >= top.node.links.len() {
+                self.stack.pop();
+                continue;
+            }
+            let (cid, size, start) = (top.node.links[i], top.node.sizes[i], top.next_start);
+            top.next += 1;
+            top.next_start += size;
+            if size == 0 {
+                // Nothing to read, but make sure it really is empty.
+                self.load_child(&cid, 0)?;
+                continue;
+            }
+            if start != self.pos {
+                return Err(inconsistent(&cid, "child offsets do not line up"));
+            }
+            let child = self.load_child(&cid, size)?;
+            self.descend(child, start)?;
+            return Ok(true);
+        }
+    }
+}
+
+fn to_io(e: Error) -> io::Error {
+    match e {
+        Error::Io(e) => e,
+        other => io::Error::other(other),
+    }
+}
+
+impl<S: BlockSource + ?Sized> Read for FileReader<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<S: BlockSource + ?Sized> BufRead for FileReader<'_, S> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.control.check().map_err(to_io)?;
+        if !self.fill().map_err(to_io)? {
+            return Ok(&[]);
+        }
+        let n = (self.chunk.len() as u64).min(self.end - self.pos) as usize;
+        Ok(&self.chunk[..n])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        let n = amt.min(self.chunk.len());
+        self.chunk.advance(n);
+        self.advance(n);
+    }
+}
+
+impl<S: BlockSource + ?Sized> Seek for FileReader<'_, S> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.root.total.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before byte 0"))?;
+        self.move_to(new);
+        Ok(new)
+    }
+}
