@@ -1,0 +1,417 @@
+//! File import: chunking, parallel leaf hashing and the balanced / trickle layouts.
+//!
+//! The input is read by a helper thread in bounded batches (at most [`BATCH_BYTES`] of chunks per
+//! batch, one batch queued), each batch's leaves are encoded and hashed on the rayon pool, and the
+//! layout consumes the leaves in order. Peak memory is about four batches whatever the input size.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use bytes::Bytes;
+use rayon::prelude::*;
+
+use super::options::{ImportOptions, Layout};
+use super::{Control, NodeLink, NodeWriter};
+use crate::pb::{PbLink, PbNode, put_varint, varint_len};
+use crate::unixfs::{DataType, Mtime, UnixfsData};
+use crate::{Codec, Result};
+
+/// Upper bound of the chunk bytes in one batch.
+pub(crate) const BATCH_BYTES: usize = 4 << 20;
+/// Upper bound of the chunks in one batch.
+const BATCH_CHUNKS: usize = 128;
+/// Trickle layout: how many subtrees of each depth are added before going deeper (boxo's value).
+const TRICKLE_DEPTH_REPEAT: usize = 4;
+
+/// UnixFS metadata to store on a root node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Meta {
+    pub(crate) mode: Option<u32>,
+    pub(crate) mtime: Option<Mtime>,
+}
+
+impl Meta {
+    fn apply(&self, d: &mut UnixfsData) {
+        d.mode = self.mode.filter(|&m| m != 0);
+        d.mtime = self.mtime;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.mode.is_none() && self.mtime.is_none()
+    }
+}
+
+/// A leaf or subtree of a file: its link plus the file bytes under it.
+#[derive(Debug, Clone, Copy)]
+struct FileLink {
+    link: NodeLink,
+    filesize: u64,
+}
+
+type Chunks<'a> = Box<dyn Iterator<Item = io::Result<Vec<u8>>> + Send + 'a>;
+
+/// Read up to one batch of chunks; the flag says whether the input ended.
+fn read_batch(chunks: &mut Chunks<'_>) -> io::Result<(Vec<Vec<u8>>, bool)> {
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    while bytes < BATCH_BYTES && batch.len() < BATCH_CHUNKS {
+        match chunks.next() {
+            None => return Ok((batch, true)),
+            Some(c) => {
+                let c = c?;
+                bytes += c.len();
+                batch.push(c);
+            }
+        }
+    }
+    Ok((batch, false))
+}
+
+/// Import one file's bytes, storing metadata `meta` on its root.
+pub(crate) fn import_reader<R: Read + Send>(
+    reader: R,
+    meta: Meta,
+    w: &NodeWriter<'_>,
+    control: &Control<'_>,
+) -> Result<(NodeLink, u64)> {
+    control.check()?;
+    let opts = w.opts;
+    let mut chunks: Chunks<'_> = opts.chunker.chunks(reader);
+    let (first, eof) = read_batch(&mut chunks)?;
+
+    if opts.layout == Layout::Balanced {
+        if first.is_empty() {
+            // No data: a single empty leaf is the root.
+            let link = single_leaf(w, &[], meta)?;
+            return Ok((link, 0));
+        }
+        if eof && first.len() == 1 {
+            let link = single_leaf(w, &first[0], meta)?;
+            let n = first[0].len() as u64;
+            control.advance(n);
+            return Ok((link, n));
+        }
+    }
+
+    let leaf_kind = match opts.layout {
+        Layout::Balanced => DataType::File,
+        Layout::Trickle => DataType::Raw,
+    };
+    if eof {
+        let mut stream = LeafStream::new(w, control, leaf_kind, first, None);
+        return finish(&mut stream, opts, meta);
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<io::Result<Vec<Vec<u8>>>>(1);
+        scope.spawn(move || {
+            loop {
+                match read_batch(&mut chunks) {
+                    Ok((batch, eof)) => {
+                        if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
+                            return;
+                        }
+                        if eof {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut stream = LeafStream::new(w, control, leaf_kind, first, Some(rx));
+        let out = finish(&mut stream, opts, meta);
+        // Dropping the receiver stops the reader at its next batch.
+        drop(stream);
+        out
+    })
+}
+
+fn finish(
+    stream: &mut LeafStream<'_, '_>,
+    opts: &ImportOptions,
+    meta: Meta,
+) -> Result<(NodeLink, u64)> {
+    let root = match opts.layout {
+        Layout::Balanced => balanced(stream, opts.max_file_links, meta)?,
+        Layout::Trickle => {
+            let mut links = Vec::new();
+            trickle_fill(stream, &mut links, opts.max_file_links, None)?;
+            commit_internal(stream.w, &links, meta)?
+        }
+    };
+    Ok((root.link, root.filesize))
+}
+
+/// A file whose whole content is one chunk (or none): the leaf is the root.
+fn single_leaf(w: &NodeWriter<'_>, data: &[u8], meta: Meta) -> Result<NodeLink> {
+    if w.opts.raw_leaves && meta.is_empty() {
+        return w.put(Codec::Raw, data);
+    }
+    let mut d = UnixfsData::new(DataType::File);
+    if !data.is_empty() {
+        d.data = Some(Bytes::copy_from_slice(data));
+    }
+    d.filesize = Some(data.len() as u64);
+    meta.apply(&mut d);
+    w.put_pb(&PbNode {
+        links: Vec::new(),
+        data: Some(Bytes::from(d.encode())),
+    })
+}
+
+/// Encode a dag-pb leaf `{Type=kind, Data=chunk, filesize}` with a single copy of the chunk.
+fn encode_leaf(kind: DataType, chunk: &[u8]) -> Vec<u8> {
+    let n = chunk.len() as u64;
+    let mut inner_len = 2 + 1 + varint_len(n);
+    if !chunk.is_empty() {
+        inner_len += 1 + varint_len(n) + chunk.len();
+    }
+    let mut out = Vec::with_capacity(1 + varint_len(inner_len as u64) + inner_len);
+    out.push(0x0a);
+    put_varint(&mut out, inner_len as u64);
+    out.push(0x08);
+    out.push(kind as u8);
+    if !chunk.is_empty() {
+        out.push(0x12);
+        put_varint(&mut out, n);
+        out.extend_from_slice(chunk);
+    }
+    out.push(0x18);
+    put_varint(&mut out, n);
+    out
+}
+
+/// Leaves in file order, hashed a batch at a time.
+struct LeafStream<'w, 'c> {
+    w: &'w NodeWriter<'w>,
+    control: &'c Control<'c>,
+    kind: DataType,
+    pending: Option<Vec<Vec<u8>>>,
+    rx: Option<Receiver<io::Result<Vec<Vec<u8>>>>>,
+    ready: VecDeque<FileLink>,
+}
+
+impl<'w, 'c> LeafStream<'w, 'c> {
+    fn new(
+        w: &'w NodeWriter<'w>,
+        control: &'c Control<'c>,
+        kind: DataType,
+        first: Vec<Vec<u8>>,
+        rx: Option<Receiver<io::Result<Vec<Vec<u8>>>>>,
+    ) -> Self {
+        LeafStream {
+            w,
+            control,
+            kind,
+            pending: Some(first),
+            rx,
+            ready: VecDeque::new(),
+        }
+    }
+
+    /// Make sure `ready` holds a leaf unless the input is exhausted.
+    fn fill(&mut self) -> Result<()> {
+        while self.ready.is_empty() {
+            let batch = match self.pending.take() {
+                Some(b) => b,
+                None => match &self.rx {
+                    None => return Ok(()),
+                    Some(rx) => match rx.recv() {
+                        Ok(b) => b?,
+                        Err(_) => {
+                            self.rx = None;
+                            return Ok(());
+                        }
+                    },
+                },
+            };
+            self.control.check()?;
+            let bytes: u64 = batch.iter().map(|c| c.len() as u64).sum();
+            let (w, kind) = (self.w, self.kind);
+            let hash_one = |c: &Vec<u8>| leaf(w, kind, c);
+            let links: Vec<Result<FileLink>> = if batch.len() > 1 {
+                batch.par_iter().map(hash_one).collect()
+            } else {
+                batch.iter().map(hash_one).collect()
+            };
+            for l in links {
+                self.ready.push_back(l?);
+            }
+            self.control.advance(bytes);
+        }
+        Ok(())
+    }
+
+    fn next(&mut self) -> Result<Option<FileLink>> {
+        self.fill()?;
+        Ok(self.ready.pop_front())
+    }
+
+    fn done(&mut self) -> Result<bool> {
+        self.fill()?;
+        Ok(self.ready.is_empty())
+    }
+}
+
+/// Hash and store one leaf.
+fn leaf(w: &NodeWriter<'_>, kind: DataType, chunk: &[u8]) -> Result<FileLink> {
+    let link = if w.opts.raw_leaves {
+        w.put(Codec::Raw, chunk)?
+    } else {
+        w.put(Codec::DagPb, &encode_leaf(kind, chunk))?
+    };
+    Ok(FileLink {
+        link,
+        filesize: chunk.len() as u64,
+    })
+}
+
+/// Write an internal file node over `children`.
+fn commit_internal(w: &NodeWriter<'_>, children: &[FileLink], meta: Meta) -> Result<FileLink> {
+    let (node, cid, bytes) = encode_internal(w, children, meta)?;
+    w.put_encoded(&cid, &bytes)?;
+    Ok(node)
+}
+
+/// Encode (but do not store) an internal file node over `children`.
+fn encode_internal(
+    w: &NodeWriter<'_>,
+    children: &[FileLink],
+    meta: Meta,
+) -> Result<(FileLink, crate::Cid, Vec<u8>)> {
+    let mut d = UnixfsData::new(DataType::File);
+    d.blocksizes = children.iter().map(|c| c.filesize).collect();
+    let filesize = d.blocksizes.iter().sum();
+    d.filesize = Some(filesize);
+    meta.apply(&mut d);
+    let node = PbNode {
+        links: children
+            .iter()
+            .map(|c| PbLink::new(c.link.cid, "", c.link.tsize))
+            .collect(),
+        data: Some(Bytes::from(d.encode())),
+    };
+    let (link, bytes) = w.encode_pb(&node)?;
+    Ok((FileLink { link, filesize }, link.cid, bytes))
+}
+
+/// Balanced layout (boxo `balanced.Layout`), built bottom-up without recursion: `levels[h]`
+/// holds the finished children of the node being filled at height `h + 1`. A node is written as
+/// soon as it has `max_links` children; at the end the partial nodes are closed bottom-up until a
+/// single root is left. Called only for inputs of two or more chunks.
+///
+/// A full node that opens a new top level may turn out to be the root; when metadata is wanted
+/// its block is held back (with its children) until another leaf arrives, so that the root is
+/// only ever written once, with its mode/mtime, as Kubo does.
+fn balanced(stream: &mut LeafStream<'_, '_>, max_links: usize, meta: Meta) -> Result<FileLink> {
+    let w = stream.w;
+    let mut levels: Vec<Vec<FileLink>> = vec![Vec::new()];
+    let mut held: Option<(Vec<FileLink>, crate::Cid, Vec<u8>)> = None;
+    while let Some(leaf) = stream.next()? {
+        if let Some((_, cid, bytes)) = held.take() {
+            w.put_encoded(&cid, &bytes)?;
+        }
+        levels[0].push(leaf);
+        let mut h = 0;
+        while levels[h].len() == max_links {
+            let children = std::mem::take(&mut levels[h]);
+            let opens_top = levels.len() == h + 1;
+            let node = if opens_top && !meta.is_empty() {
+                let (node, cid, bytes) = encode_internal(w, &children, Meta::default())?;
+                held = Some((children, cid, bytes));
+                node
+            } else {
+                commit_internal(w, &children, Meta::default())?
+            };
+            if opens_top {
+                levels.push(Vec::new());
+            }
+            levels[h + 1].push(node);
+            h += 1;
+        }
+    }
+    let mut h = 0;
+    loop {
+        let top = levels.len() - 1;
+        if h == top && levels[h].len() == 1 {
+            return match held.take() {
+                Some((children, _, _)) => commit_internal(w, &children, meta),
+                None => Ok(levels[h][0]),
+            };
+        }
+        if !levels[h].is_empty() {
+            if let Some((_, cid, bytes)) = held.take() {
+                w.put_encoded(&cid, &bytes)?;
+            }
+            let children = std::mem::take(&mut levels[h]);
+            if h == top {
+                return commit_internal(w, &children, meta);
+            }
+            // Partial nodes below the top are kept even with a single child.
+            let node = commit_internal(w, &children, Meta::default())?;
+            levels[h + 1].push(node);
+        }
+        h += 1;
+    }
+}
+
+/// Trickle layout (boxo `trickle.fillTrickleRec`): up to `max_links` leaves, then for depth
+/// 1, 2, … (below `max_depth`, unbounded at the root) up to 4 subtrees of that depth each.
+/// Recursion depth grows with log4 of the number of chunks, so it stays small.
+fn trickle_fill(
+    stream: &mut LeafStream<'_, '_>,
+    links: &mut Vec<FileLink>,
+    max_links: usize,
+    max_depth: Option<usize>,
+) -> Result<()> {
+    while links.len() < max_links {
+        match stream.next()? {
+            Some(l) => links.push(l),
+            None => return Ok(()),
+        }
+    }
+    let mut depth = 1;
+    while max_depth.is_none_or(|m| depth < m) {
+        if stream.done()? {
+            break;
+        }
+        for _ in 0..TRICKLE_DEPTH_REPEAT {
+            if stream.done()? {
+                break;
+            }
+            let mut child = Vec::new();
+            trickle_fill(stream, &mut child, max_links, Some(depth))?;
+            links.push(commit_internal(stream.w, &child, Meta::default())?);
+        }
+        depth += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_encoding_matches_generic_encoders() {
+        for kind in [DataType::File, DataType::Raw] {
+            for len in [0usize, 1, 127, 128, 300, 70_000] {
+                let chunk: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let mut d = UnixfsData::new(kind);
+                if len > 0 {
+                    d.data = Some(Bytes::from(chunk.clone()));
+                }
+                d.filesize = Some(len as u64);
+                let node = PbNode {
+                    links: vec![],
+                    data: Some(Bytes::from(d.encode())),
+                };
+                assert_eq!(encode_leaf(kind, &chunk), node.encode(), "{kind:?} {len}");
+            }
+        }
+    }
+}
