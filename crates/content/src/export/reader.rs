@@ -239,6 +239,13 @@ impl<'a, S: BlockSource + ?Sized> FileReader<'a, S> {
     /// Make `chunk` non-empty (starting at `pos`); false at the end of the range.
     fn fill(&mut self) -> Result<bool> {
         if self.pos >= self.end {
+            if self.pos == self.root.total && !self.stack.is_empty() {
+                // At the end of the file: what is left can only be empty children; check them.
+                self.chunk = Bytes::new();
+                if self.next_leaf()? {
+                    return Err(inconsistent(&self.root_cid, "bytes past the file size"));
+                }
+            }
             return Ok(false);
         }
         while self.chunk.is_empty() {
