@@ -47,8 +47,8 @@ pub enum Error {
     /// A recursive pin was asked for a DAG that is not entirely present.
     #[error("cannot pin {root}: block {missing} of its DAG is not in the repo")]
     IncompleteDag {
-        /// The DAG root being pinned.
-        root: Cid,
+        /// The DAG root being pinned (boxed to keep `Error` small).
+        root: Box<Cid>,
         /// The first missing block found.
         missing: Cid,
     },

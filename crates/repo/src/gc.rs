@@ -127,7 +127,7 @@ pub(crate) fn run(
     roots.extend_from_slice(extra_roots);
     for root in &roots {
         walk_dag(bs, root, Check::Links, &mut visited, &mut |c| {
-            if marked.insert(*c.hash()) && marked.len() % 1024 == 0 {
+            if marked.insert(*c.hash()) && marked.len().is_multiple_of(1024) {
                 progress(GcProgress::Marked(marked.len() as u64));
             }
             if cancel.load(Ordering::Relaxed) {

@@ -243,7 +243,7 @@ impl Repo {
             }
             if !self.blocks.has(cid)? {
                 return Err(Error::IncompleteDag {
-                    root: *cid,
+                    root: Box::new(*cid),
                     missing: *cid,
                 });
             }
@@ -523,7 +523,7 @@ impl Repo {
                 }),
             }
             report.checked += 1;
-            if report.checked % 256 == 0 {
+            if report.checked.is_multiple_of(256) {
                 progress(report.checked);
             }
         }

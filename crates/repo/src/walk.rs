@@ -209,9 +209,10 @@ impl Iterator for Refs<'_> {
 /// Turn a walk error into the pin-level error naming the missing block.
 pub(crate) fn incomplete(root: Cid, e: Error) -> Error {
     match e {
-        Error::Content(ipfs_kit_content::Error::NotFound(missing)) => {
-            Error::IncompleteDag { root, missing }
-        }
+        Error::Content(ipfs_kit_content::Error::NotFound(missing)) => Error::IncompleteDag {
+            root: Box::new(root),
+            missing,
+        },
         other => other,
     }
 }

@@ -190,18 +190,19 @@ fn child_entry() {
             for i in 0u64.. {
                 let seed = seed0 + i;
                 // garbage for GC to find
-                for g in 0..5 {
+                for g in 0..20 {
                     let d = format!("garbage {seed} {g}");
                     repo.blocks().put(&raw(d.as_bytes()), d.as_bytes()).unwrap();
                 }
                 let guard = repo.gc_shared();
-                let (root, _) = put_dag(&repo, seed, 8);
+                let (root, _) = put_dag(&repo, seed, 30);
                 repo.pin_add(&root, true, "").unwrap();
                 drop(guard);
                 println!("PINNED {root}");
                 if i % 3 == 2 {
+                    // announced before: once it may have happened, the parent stops expecting it
+                    println!("UNPINNING {root}");
                     repo.pin_rm(&root, true).unwrap();
-                    println!("UNPINNED {root}");
                 }
                 if i % 7 == 6 {
                     repo.gc(&[], &mut |_| {}, &AtomicBool::new(false)).unwrap();
@@ -259,7 +260,7 @@ fn kill_minus_nine_during_puts_pins_and_gc() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let wait = 300 + seed % 900;
+        let wait = 300 + seed % 1700;
         std::thread::sleep(Duration::from_millis(wait));
         c.kill().unwrap(); // SIGKILL
         c.wait().unwrap();
@@ -267,7 +268,7 @@ fn kill_minus_nine_during_puts_pins_and_gc() {
         for l in lines.lock().unwrap().iter() {
             if let Some(s) = l.strip_prefix("PINNED ") {
                 acknowledged.insert(s.parse().unwrap());
-            } else if let Some(s) = l.strip_prefix("UNPINNED ") {
+            } else if let Some(s) = l.strip_prefix("UNPINNING ") {
                 acknowledged.remove(&s.parse::<Cid>().unwrap());
             }
         }
@@ -311,7 +312,7 @@ fn pins_and_gc() {
     let saved = repo.blocks().get(&gone).unwrap();
     repo.blocks().remove(&gone).unwrap();
     match repo.pin_add(&a, true, "") {
-        Err(Error::IncompleteDag { root, missing }) => assert_eq!((root, missing), (a, gone)),
+        Err(Error::IncompleteDag { root, missing }) => assert_eq!((*root, missing), (a, gone)),
         other => panic!("{other:?}"),
     }
     repo.blocks().put(&gone, &saved).unwrap();
