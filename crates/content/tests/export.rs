@@ -1028,3 +1028,174 @@ fn tar_stream_extracts_to_the_same_tree() {
         );
     }
 }
+
+// ---------- importer round trips ----------
+
+mod round_trip {
+    use super::*;
+    use ipfs_kit_content::chunker::ChunkerSpec;
+    use ipfs_kit_content::import::{self, ImportOptions, Layout};
+    use proptest::prelude::*;
+
+    fn options() -> impl Strategy<Value = ImportOptions> {
+        (
+            1usize..3000,
+            any::<bool>(),
+            2usize..12,
+            any::<bool>(),
+            0u8..2,
+            any::<bool>(),
+            prop::sample::select(vec![HashAlg::Sha2_256, HashAlg::Blake3, HashAlg::Sha2_512]),
+        )
+            .prop_map(|(chunk, trickle, links, raw, v, inline, hash)| {
+                let mut o = ImportOptions {
+                    chunker: ChunkerSpec::Size { size: chunk },
+                    layout: if trickle {
+                        Layout::Trickle
+                    } else {
+                        Layout::Balanced
+                    },
+                    max_file_links: links,
+                    raw_leaves: raw,
+                    cid_version: v,
+                    inline,
+                    hash,
+                    ..ImportOptions::default()
+                };
+                if hash != HashAlg::Sha2_256 {
+                    o.cid_version = 1;
+                }
+                o
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+        #[test]
+        fn imported_files_cat_back(
+            data in prop::collection::vec(any::<u8>(), 0..60_000),
+            opts in options(),
+            off in 0u64..70_000,
+            len in prop::option::of(0u64..70_000),
+        ) {
+            let s = MemoryBlocks::new();
+            let added = import::import_file("f", &data[..], &opts, &s, &import::Control::new()).unwrap();
+            prop_assert_eq!(cat_all(&s, &added.cid), data.clone());
+            let mut out = Vec::new();
+            export::cat(&s, &added.cid, off, len).unwrap().read_to_end(&mut out).unwrap();
+            let n = data.len() as u64;
+            let a = off.min(n) as usize;
+            let b = len.map_or(n, |l| off.saturating_add(l).min(n)) as usize;
+            prop_assert_eq!(&out[..], &data[a..b.max(a)]);
+            let st = export::stat(&s, &added.cid).unwrap();
+            prop_assert_eq!(st.size, n);
+            prop_assert!(st.kind.is_file());
+        }
+    }
+
+    /// A random tree: (relative path, Some(contents) for a file / None for a directory).
+    fn tree() -> impl Strategy<Value = Vec<(String, Option<Vec<u8>>)>> {
+        let name = "[a-zA-Z0-9_-][a-zA-Z0-9_. -]{0,20}";
+        prop::collection::vec(
+            (
+                prop::collection::vec(name, 1..4),
+                prop::option::weighted(0.8, prop::collection::vec(any::<u8>(), 0..3000)),
+            ),
+            0..80,
+        )
+        .prop_map(|v| {
+            v.into_iter()
+                .map(|(parts, f)| (parts.join("/"), f))
+                .collect()
+        })
+    }
+
+    fn materialise(root: &Path, entries: &[(String, Option<Vec<u8>>)]) {
+        std::fs::create_dir_all(root).unwrap();
+        for (p, f) in entries {
+            let path = root.join(p);
+            // skip entries that clash with an earlier file/dir of the same path
+            let parent_ok = path
+                .ancestors()
+                .skip(1)
+                .take_while(|a| *a != root)
+                .all(|a| !a.exists() || a.is_dir());
+            if !parent_ok || path.exists() {
+                continue;
+            }
+            match f {
+                Some(bytes) => {
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::fs::write(&path, bytes).unwrap();
+                }
+                None => std::fs::create_dir_all(&path).unwrap(),
+            }
+        }
+    }
+
+    fn same_tree(a: &Path, b: &Path) {
+        let ma = std::fs::symlink_metadata(a).unwrap();
+        let mb = std::fs::symlink_metadata(b).unwrap();
+        assert_eq!(ma.is_dir(), mb.is_dir(), "{}", b.display());
+        if ma.is_dir() {
+            let names = |p: &Path| {
+                let mut v: Vec<_> = std::fs::read_dir(p)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                v.sort();
+                v
+            };
+            let (na, nb) = (names(a), names(b));
+            assert_eq!(na, nb, "{}", b.display());
+            for n in na {
+                same_tree(&a.join(&n), &b.join(&n));
+            }
+        } else {
+            assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn imported_trees_get_back(
+            entries in tree(),
+            opts in options(),
+            shard in any::<bool>(),
+            fanout in prop::sample::select(vec![8usize, 16, 64, 256]),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let src_dir = tmp.path().join("src");
+            materialise(&src_dir, &entries);
+            let mut opts = opts;
+            if shard {
+                opts.hamt_threshold = 1;
+                opts.hamt_fanout = fanout;
+            }
+            let s = MemoryBlocks::new();
+            let added = import::add_path(&src_dir, &opts, &s, &import::Control::new()).unwrap();
+            let kind = export::stat(&s, &added.cid).unwrap().kind;
+            let has_entries = std::fs::read_dir(&src_dir).unwrap().next().is_some();
+            prop_assert_eq!(
+                kind,
+                if shard && has_entries { NodeKind::HamtDirectory } else { NodeKind::Directory }
+            );
+            let out = tmp.path().join("out");
+            export::get(&s, &added.cid, &out, &GetOptions::default()).unwrap();
+            same_tree(&src_dir, &out);
+            // every file also resolves by path and cats back
+            for (p, f) in &entries {
+                let on_disk = src_dir.join(p);
+                if let (Some(_), true) = (f, on_disk.is_file()) {
+                    let cid = export::resolve(&s, &added.cid, p).unwrap();
+                    prop_assert_eq!(cat_all(&s, &cid), std::fs::read(&on_disk).unwrap());
+                }
+            }
+            let tar = tmp.path().join("t.tar");
+            export::get_tar(&s, &added.cid, "t", std::fs::File::create(&tar).unwrap(), &Control::new()).unwrap();
+        }
+    }
+}
