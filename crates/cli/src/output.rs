@@ -1,0 +1,55 @@
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ipfs_kit_ops::OpError;
+
+/// Print an error the way every face does: text on stderr, or the JSON error shape with `--json`.
+pub(crate) fn report_error(e: &anyhow::Error) -> ExitCode {
+    let json = std::env::args().any(|a| a == "--json");
+    if let Some(op) = e.downcast_ref::<OpError>() {
+        if json {
+            println!("{}", op.to_json());
+        } else {
+            eprintln!("Error: {op}");
+        }
+    } else if json {
+        let v = serde_json::json!({"status": "error", "error": format!("{e:#}"), "error_code": "INTERNAL", "context": {}});
+        println!("{v}");
+    } else {
+        eprintln!("Error: {e:#}");
+    }
+    ExitCode::FAILURE
+}
+
+/// Print one JSON value on its own line.
+pub(crate) fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, v)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// A byte-progress bar on stderr, hidden when stderr is not a terminal (or when not wanted).
+pub(crate) fn byte_bar(wanted: Option<bool>, total: Option<u64>) -> ProgressBar {
+    let show = wanted.unwrap_or_else(|| std::io::stderr().is_terminal());
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = match total {
+        Some(t) => ProgressBar::new(t),
+        None => ProgressBar::no_length(),
+    };
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    let style = if total.is_some() {
+        ProgressStyle::with_template(
+            "{bar:40.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+    } else {
+        ProgressStyle::with_template("{spinner} {bytes} {binary_bytes_per_sec}")
+    };
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar
+}

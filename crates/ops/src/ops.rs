@@ -1,0 +1,78 @@
+//! The operations, one module per area of the tool inventory.
+
+use crate::{Catalogue, OpError, OpMeta, Toolset};
+
+mod add;
+mod block;
+mod dag;
+mod files;
+mod info;
+mod pin;
+mod repo;
+
+pub use add::*;
+pub use block::*;
+pub use dag::*;
+pub use files::*;
+pub use info::*;
+pub use pin::*;
+pub use repo::*;
+
+/// Register every operation.
+pub(crate) fn register_all(c: &mut Catalogue) {
+    c.register(add::Add);
+    c.register(block::BlockGet);
+    c.register(block::BlockPut);
+    c.register(block::BlockRm);
+    c.register(block::BlockStat);
+    c.register(dag::DagExport);
+    c.register(dag::DagGet);
+    c.register(dag::DagImport);
+    c.register(dag::DagPut);
+    c.register(files::Cat);
+    c.register(files::Get);
+    c.register(files::Ls);
+    c.register(info::Version);
+    c.register(pin::PinAdd);
+    c.register(pin::PinLs);
+    c.register(pin::PinRm);
+    c.register(pin::PinUpdate);
+    c.register(pin::PinVerify);
+    c.register(repo::Refs);
+    c.register(repo::RefsLocal);
+    c.register(repo::RepoGc);
+    c.register(repo::RepoStat);
+    c.register(repo::RepoVerify);
+}
+
+/// Metadata of an IPFS-core operation.
+const fn core_meta(
+    title: &'static str,
+    description: &'static str,
+    read_only: bool,
+    destructive: bool,
+    idempotent: bool,
+) -> OpMeta {
+    OpMeta {
+        title,
+        description,
+        toolset: Toolset::IpfsCore,
+        read_only,
+        destructive,
+        idempotent,
+        open_world: false,
+        aliases: &[],
+    }
+}
+
+/// Parse a CID given by a caller, as an input error naming the field.
+fn cid_arg(field: &str, s: &str) -> Result<cid::Cid, OpError> {
+    ipfs_kit_content::parse_cid(s).map_err(|e| OpError::from(e).with("field", field))
+}
+
+/// Default for list limits: enough for people, bounded for agents.
+const DEFAULT_LIST_LIMIT: usize = 1000;
+
+fn default_true() -> bool {
+    true
+}
