@@ -16,7 +16,8 @@ use ipfs_kit_content::import::{
 use ipfs_kit_content::pb::PbNode;
 use ipfs_kit_content::unixfs::{DataType, UnixfsData};
 use ipfs_kit_content::{
-    BlockSource, Cid, CidBase, Codec, Error, HashAlg, MemoryBlocks, NullSink, format_cid, parse_cid,
+    BlockSink, BlockSource, Cid, CidBase, Codec, Error, HashAlg, MemoryBlocks, NullSink,
+    format_cid, parse_cid,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -57,7 +58,7 @@ fn options(v: &Value) -> ImportOptions {
 }
 
 /// Import a vector's input into `sink`; returns the root CID.
-fn import_vector(v: &Value, sink: &MemoryBlocks) -> Cid {
+fn import_vector(v: &Value, sink: &dyn BlockSink) -> Cid {
     let id = v["id"].as_str().expect("id");
     let opts = options(v);
     let input = &v["input"];
@@ -142,8 +143,7 @@ fn import_vector(v: &Value, sink: &MemoryBlocks) -> Cid {
 }
 
 fn check_vector(v: &Value) -> Option<String> {
-    let sink = MemoryBlocks::new();
-    let cid = import_vector(v, &sink);
+    let cid = import_vector(v, &NullSink);
     let base: CidBase = v["options"]["cid_base"]
         .as_str()
         .map(|b| b.parse().expect("cid base"))
@@ -334,21 +334,22 @@ fn arb_options() -> impl Strategy<Value = ImportOptions> {
             Just(HashAlg::Blake3)
         ],
     )
-        .prop_map(|(size, raw, v, trickle, links, inline, hash)| {
-            let mut o = ImportOptions::default();
-            o.chunker = ipfs_kit_content::chunker::ChunkerSpec::Size { size };
-            o.raw_leaves = raw;
-            o.cid_version = if hash == HashAlg::Sha2_256 { v } else { 1 };
-            o.hash = hash;
-            o.layout = if trickle {
-                Layout::Trickle
-            } else {
-                Layout::Balanced
-            };
-            o.max_file_links = links;
-            o.inline = inline;
-            o
-        })
+        .prop_map(
+            |(size, raw, v, trickle, links, inline, hash)| ImportOptions {
+                chunker: ipfs_kit_content::chunker::ChunkerSpec::Size { size },
+                raw_leaves: raw,
+                cid_version: if hash == HashAlg::Sha2_256 { v } else { 1 },
+                hash,
+                layout: if trickle {
+                    Layout::Trickle
+                } else {
+                    Layout::Balanced
+                },
+                max_file_links: links,
+                inline,
+                ..ImportOptions::default()
+            },
+        )
 }
 
 proptest! {
@@ -387,7 +388,7 @@ fn directory_outputs_follow_kubo_order() {
         .unwrap(),
     );
     let out = add_paths(
-        &[d.clone()],
+        std::slice::from_ref(&d),
         &ImportOptions::default(),
         &NullSink,
         &Control::new(),
@@ -410,9 +411,11 @@ fn directory_outputs_follow_kubo_order() {
     );
     assert_eq!(out.last().unwrap().bytes, 7);
     // hidden files on request; empty dirs dropped on request
-    let mut o = ImportOptions::default();
-    o.hidden = true;
-    o.empty_dirs = false;
+    let o = ImportOptions {
+        hidden: true,
+        empty_dirs: false,
+        ..ImportOptions::default()
+    };
     let out = add_paths(&[d], &o, &NullSink, &Control::new()).unwrap();
     let paths: Vec<&str> = out.iter().map(|e| e.path.as_str()).collect();
     assert!(
@@ -431,8 +434,10 @@ fn wrap_lists_files_then_dirs_then_wrapper() {
         )
         .unwrap(),
     );
-    let mut o = ImportOptions::default();
-    o.wrap_with_directory = true;
+    let o = ImportOptions {
+        wrap_with_directory: true,
+        ..ImportOptions::default()
+    };
     let out = add_paths(
         &[tmp.path().join("z.txt"), tmp.path().join("d")],
         &o,
@@ -467,9 +472,11 @@ fn dereferenced_symlinks_and_loops() {
     std::fs::create_dir(&d).unwrap();
     std::fs::write(d.join("f"), "hello world").unwrap();
     std::os::unix::fs::symlink("f", d.join("l")).unwrap();
-    let mut o = ImportOptions::default();
-    o.dereference_symlinks = true;
-    let out = add_paths(&[d.clone()], &o, &NullSink, &Control::new()).unwrap();
+    let o = ImportOptions {
+        dereference_symlinks: true,
+        ..ImportOptions::default()
+    };
+    let out = add_paths(std::slice::from_ref(&d), &o, &NullSink, &Control::new()).unwrap();
     let f = out.iter().find(|e| e.path == "d/f").unwrap();
     let l = out.iter().find(|e| e.path == "d/l").unwrap();
     assert_eq!(f.cid, l.cid);
@@ -533,8 +540,10 @@ fn symlink_and_bad_names() {
 
 #[test]
 fn inline_blocks_are_identity_and_not_stored() {
-    let mut o = ImportOptions::default();
-    o.inline = true;
+    let o = ImportOptions {
+        inline: true,
+        ..ImportOptions::default()
+    };
     let store = MemoryBlocks::new();
     let added = import_file("x", &b"hi"[..], &o, &store, &Control::new()).unwrap();
     assert_eq!(added.cid.hash().code(), 0);
@@ -559,4 +568,103 @@ fn in_memory_chacha_matches_streamed() {
     )
     .unwrap();
     assert_eq!(x.cid, y.cid);
+}
+
+/// A reader cycling over one buffer: an input that costs only a memcpy to produce.
+struct Cycle {
+    buf: Vec<u8>,
+    pos: usize,
+    left: u64,
+}
+
+impl Read for Cycle {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = out
+            .len()
+            .min(self.buf.len() - self.pos)
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos = (self.pos + n) % self.buf.len();
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Only-hash throughput of 1 GiB with each profile (run in release:
+/// `cargo test --release -p ipfs-kit-content --test vectors throughput -- --ignored --nocapture`).
+/// Checks that peak memory stays bounded and prints GB/s.
+#[test]
+#[ignore = "measurement; run in release mode"]
+fn only_hash_throughput() {
+    let size = 1u64 << 30;
+    let buf = chacha_bytes("throughput", 8 << 20);
+    // Baseline: bare sha2-256 over the same bytes, one thread and the whole pool.
+    let t = std::time::Instant::now();
+    for _ in 0..(size / buf.len() as u64) {
+        std::hint::black_box(HashAlg::Sha2_256.digest(&buf).unwrap());
+    }
+    let one = size as f64 / t.elapsed().as_secs_f64() / 1e9;
+    let t = std::time::Instant::now();
+    {
+        use rayon::prelude::*;
+        (0..(size / (256 << 10))).into_par_iter().for_each(|i| {
+            let off = (i as usize * (256 << 10)) % buf.len();
+            std::hint::black_box(
+                HashAlg::Sha2_256
+                    .digest(&buf[off..off + (256 << 10)])
+                    .unwrap(),
+            );
+        });
+    }
+    let all = size as f64 / t.elapsed().as_secs_f64() / 1e9;
+    eprintln!("bare sha2-256: {one:.2} GB/s on one thread, {all:.2} GB/s on the rayon pool");
+    for (label, flags) in [
+        ("default (v0, dag-pb leaves)", "{}"),
+        (
+            "unixfs-v1-2025 (raw leaves, 1 MiB)",
+            r#"{"profile":"unixfs-v1-2025"}"#,
+        ),
+        (
+            "cid-version 1 (raw leaves, 256 KiB)",
+            r#"{"cid_version":1}"#,
+        ),
+        ("trickle", r#"{"trickle":true}"#),
+    ] {
+        let opts = serde_json::from_str::<AddFlags>(flags)
+            .unwrap()
+            .resolve()
+            .unwrap();
+        let before = peak_rss_kib();
+        let input = Cycle {
+            buf: buf.clone(),
+            pos: 0,
+            left: size,
+        };
+        let t = std::time::Instant::now();
+        let added = import_file("big", input, &opts, &NullSink, &Control::new()).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        let peak = peak_rss_kib();
+        eprintln!(
+            "{label}: {:.2} GB/s ({secs:.2} s), peak RSS {} MiB (+{} MiB), root {}",
+            size as f64 / secs / 1e9,
+            peak / 1024,
+            peak.saturating_sub(before) / 1024,
+            added.cid
+        );
+        assert_eq!(added.bytes, size);
+        assert!(
+            peak.saturating_sub(before) < 64 * 1024,
+            "memory grew by {} KiB",
+            peak - before
+        );
+    }
 }

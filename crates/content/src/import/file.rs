@@ -49,17 +49,82 @@ struct FileLink {
     filesize: u64,
 }
 
-type Chunks<'a> = Box<dyn Iterator<Item = io::Result<Vec<u8>>> + Send + 'a>;
+/// Room kept in front of each fixed-size chunk so a dag-pb leaf can be framed in place.
+const HEADROOM: usize = 16;
+/// Room kept after each fixed-size chunk for the leaf's `filesize` field.
+const TAILROOM: usize = 12;
+
+/// One chunk: its bytes are `buf[start..]`.
+struct Chunk {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl Chunk {
+    fn data(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+}
+
+/// Where chunks come from: fixed-size chunks are read here straight into buffers with
+/// headroom (no copy when framing dag-pb leaves); content-defined chunkers are used as is.
+enum ChunkSource<'a, R> {
+    Fixed { reader: R, size: usize, done: bool },
+    Other(Box<dyn Iterator<Item = io::Result<Vec<u8>>> + Send + 'a>),
+}
+
+impl<'a, R: Read + Send + 'a> ChunkSource<'a, R> {
+    fn new(reader: R, spec: &crate::chunker::ChunkerSpec) -> Self {
+        match *spec {
+            crate::chunker::ChunkerSpec::Size { size } => ChunkSource::Fixed {
+                reader,
+                size,
+                done: false,
+            },
+            _ => ChunkSource::Other(spec.chunks(reader)),
+        }
+    }
+
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        match self {
+            ChunkSource::Other(it) => Ok(it.next().transpose()?.map(|buf| Chunk { buf, start: 0 })),
+            ChunkSource::Fixed { reader, size, done } => {
+                if *done {
+                    return Ok(None);
+                }
+                let mut buf = Vec::with_capacity(HEADROOM + *size + TAILROOM);
+                buf.resize(HEADROOM + *size, 0);
+                let n = crate::chunker::read_full(reader, &mut buf[HEADROOM..])?;
+                if n < *size {
+                    *done = true;
+                }
+                if n == 0 {
+                    return Ok(None);
+                }
+                buf.truncate(HEADROOM + n);
+                Ok(Some(Chunk {
+                    buf,
+                    start: HEADROOM,
+                }))
+            }
+        }
+    }
+}
 
 /// Read up to one batch of chunks; the flag says whether the input ended.
-fn read_batch(chunks: &mut Chunks<'_>) -> io::Result<(Vec<Vec<u8>>, bool)> {
+fn read_batch<'a, R: Read + Send + 'a>(
+    chunks: &mut ChunkSource<'a, R>,
+) -> io::Result<(Vec<Chunk>, bool)> {
     let mut batch = Vec::new();
     let mut bytes = 0;
     while bytes < BATCH_BYTES && batch.len() < BATCH_CHUNKS {
-        match chunks.next() {
+        match chunks.next_chunk()? {
             None => return Ok((batch, true)),
             Some(c) => {
-                let c = c?;
                 bytes += c.len();
                 batch.push(c);
             }
@@ -77,7 +142,7 @@ pub(crate) fn import_reader<R: Read + Send>(
 ) -> Result<(NodeLink, u64)> {
     control.check()?;
     let opts = w.opts;
-    let mut chunks: Chunks<'_> = opts.chunker.chunks(reader);
+    let mut chunks = ChunkSource::new(reader, &opts.chunker);
     let (first, eof) = read_batch(&mut chunks)?;
 
     if opts.layout == Layout::Balanced {
@@ -87,7 +152,7 @@ pub(crate) fn import_reader<R: Read + Send>(
             return Ok((link, 0));
         }
         if eof && first.len() == 1 {
-            let link = single_leaf(w, &first[0], meta)?;
+            let link = single_leaf(w, first[0].data(), meta)?;
             let n = first[0].len() as u64;
             control.advance(n);
             return Ok((link, n));
@@ -103,7 +168,7 @@ pub(crate) fn import_reader<R: Read + Send>(
         return finish(&mut stream, opts, meta);
     }
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<io::Result<Vec<Vec<u8>>>>(1);
+        let (tx, rx) = sync_channel::<io::Result<Vec<Chunk>>>(1);
         scope.spawn(move || {
             loop {
                 match read_batch(&mut chunks) {
@@ -190,8 +255,8 @@ struct LeafStream<'w, 'c> {
     w: &'w NodeWriter<'w>,
     control: &'c Control<'c>,
     kind: DataType,
-    pending: Option<Vec<Vec<u8>>>,
-    rx: Option<Receiver<io::Result<Vec<Vec<u8>>>>>,
+    pending: Option<Vec<Chunk>>,
+    rx: Option<Receiver<io::Result<Vec<Chunk>>>>,
     ready: VecDeque<FileLink>,
 }
 
@@ -200,8 +265,8 @@ impl<'w, 'c> LeafStream<'w, 'c> {
         w: &'w NodeWriter<'w>,
         control: &'c Control<'c>,
         kind: DataType,
-        first: Vec<Vec<u8>>,
-        rx: Option<Receiver<io::Result<Vec<Vec<u8>>>>>,
+        first: Vec<Chunk>,
+        rx: Option<Receiver<io::Result<Vec<Chunk>>>>,
     ) -> Self {
         LeafStream {
             w,
@@ -232,11 +297,11 @@ impl<'w, 'c> LeafStream<'w, 'c> {
             self.control.check()?;
             let bytes: u64 = batch.iter().map(|c| c.len() as u64).sum();
             let (w, kind) = (self.w, self.kind);
-            let hash_one = |c: &Vec<u8>| leaf(w, kind, c);
+            let hash_one = |c: Chunk| leaf(w, kind, c);
             let links: Vec<Result<FileLink>> = if batch.len() > 1 {
-                batch.par_iter().map(hash_one).collect()
+                batch.into_par_iter().map(hash_one).collect()
             } else {
-                batch.iter().map(hash_one).collect()
+                batch.into_iter().map(hash_one).collect()
             };
             for l in links {
                 self.ready.push_back(l?);
@@ -258,16 +323,42 @@ impl<'w, 'c> LeafStream<'w, 'c> {
 }
 
 /// Hash and store one leaf.
-fn leaf(w: &NodeWriter<'_>, kind: DataType, chunk: &[u8]) -> Result<FileLink> {
+fn leaf(w: &NodeWriter<'_>, kind: DataType, mut chunk: Chunk) -> Result<FileLink> {
+    let n = chunk.len();
     let link = if w.opts.raw_leaves {
-        w.put(Codec::Raw, chunk)?
+        w.put(Codec::Raw, chunk.data())?
+    } else if let Some(at) = frame_leaf_in_place(kind, &mut chunk) {
+        w.put(Codec::DagPb, &chunk.buf[at..])?
     } else {
-        w.put(Codec::DagPb, &encode_leaf(kind, chunk))?
+        w.put(Codec::DagPb, &encode_leaf(kind, chunk.data()))?
     };
     Ok(FileLink {
         link,
-        filesize: chunk.len() as u64,
+        filesize: n as u64,
     })
+}
+
+/// Turn `buf[start..]` into the dag-pb leaf `{Type=kind, Data=chunk, filesize}` by writing
+/// the framing into the headroom and after the data; returns where the block starts, or
+/// `None` when there is no room (the caller then copies).
+fn frame_leaf_in_place(kind: DataType, chunk: &mut Chunk) -> Option<usize> {
+    let n = chunk.len() as u64;
+    if n == 0 {
+        return None;
+    }
+    let inner_len = (2 + 1 + varint_len(n) + n as usize + 1 + varint_len(n)) as u64;
+    let mut head = Vec::with_capacity(HEADROOM);
+    head.push(0x0a);
+    put_varint(&mut head, inner_len);
+    head.push(0x08);
+    head.push(kind as u8);
+    head.push(0x12);
+    put_varint(&mut head, n);
+    let at = chunk.start.checked_sub(head.len())?;
+    chunk.buf[at..chunk.start].copy_from_slice(&head);
+    chunk.buf.push(0x18);
+    put_varint(&mut chunk.buf, n);
+    Some(at)
 }
 
 /// Write an internal file node over `children`.
@@ -411,6 +502,16 @@ mod tests {
                     data: Some(Bytes::from(d.encode())),
                 };
                 assert_eq!(encode_leaf(kind, &chunk), node.encode(), "{kind:?} {len}");
+                let mut buf = vec![0u8; HEADROOM];
+                buf.extend_from_slice(&chunk);
+                let mut c = Chunk {
+                    buf,
+                    start: HEADROOM,
+                };
+                match frame_leaf_in_place(kind, &mut c) {
+                    Some(at) => assert_eq!(&c.buf[at..], &node.encode()[..], "{kind:?} {len}"),
+                    None => assert_eq!(len, 0),
+                }
             }
         }
     }

@@ -41,7 +41,7 @@ pub(crate) fn build<'a>(
     w: &NodeWriter<'_>,
 ) -> Result<NodeLink> {
     let bits = fanout.trailing_zeros();
-    if !fanout.is_power_of_two() || fanout % 8 != 0 || bits > 16 {
+    if !fanout.is_power_of_two() || !fanout.is_multiple_of(8) || bits > 16 {
         return Err(Error::InvalidOption(format!(
             "invalid HAMT fanout {fanout}"
         )));

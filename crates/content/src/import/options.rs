@@ -34,7 +34,17 @@ pub enum Layout {
 
 /// How a basic directory's size is estimated for the HAMT switch
 /// (`Import.UnixFSHAMTDirectorySizeEstimation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SizeEstimation {
     /// Σ (name length + CID bytes length): Kubo's legacy default.
@@ -136,7 +146,7 @@ impl ImportOptions {
             ));
         }
         let f = self.hamt_fanout;
-        if !(f.is_power_of_two() && f % 8 == 0 && f <= 1024) {
+        if !(f.is_power_of_two() && f.is_multiple_of(8) && f <= 1024) {
             return bad(format!(
                 "HAMT fanout must be a power of 2 between 8 and 1024, got {f}"
             ));
@@ -175,7 +185,9 @@ impl ImportOptions {
 }
 
 /// Kubo's import profiles (`ipfs init --profile=…` / `ipfs config profile apply`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum Profile {
     /// Kubo's historical defaults: CIDv0, 256 KiB chunks, 174 links, `links` estimation.
     #[serde(rename = "unixfs-v0-2015", alias = "legacy-cid-v0")]
@@ -244,7 +256,9 @@ impl FromStr for Profile {
 /// `ipfs add` flags as given (every field optional, `None` = not given), plus the profile the
 /// repo was initialised with (which plays the role of Kubo's `Import.*` config).
 /// [`AddFlags::resolve`] turns them into [`ImportOptions`] with Kubo's rules.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(default)]
 pub struct AddFlags {
     /// Import profile standing in for the `Import.*` config (`None` = Kubo defaults).
