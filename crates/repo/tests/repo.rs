@@ -546,9 +546,23 @@ fn throughput() {
         repo.blocks().put(&c, &buf).unwrap();
         total += t0.elapsed();
     }
+    let dirty = || {
+        std::fs::read_to_string("/proc/meminfo")
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("Dirty:"))
+            .unwrap_or("")
+            .to_string()
+    };
+    let before = dirty();
     let t0 = Instant::now();
     repo.blocks().sync().unwrap();
-    total += t0.elapsed();
+    let sync_time = t0.elapsed();
+    total += sync_time;
+    eprintln!(
+        "sync took {sync_time:?}; {before} before, {} after",
+        dirty()
+    );
     let wall = t.elapsed();
     let mib = (N * SIZE) as f64 / (1024.0 * 1024.0);
     eprintln!(
