@@ -287,7 +287,8 @@ pub struct AddFlags {
     pub inline: Option<bool>,
     /// `--inline-limit`.
     pub inline_limit: Option<usize>,
-    /// `--mode`, an octal string such as `"0644"`.
+    /// `--mode` as Kubo parses it (see [`parse_mode`]: `"0644"` is octal, `"644"` decimal);
+    /// only the bits 0o777 are stored.
     pub mode: Option<String>,
     /// `--mtime`, seconds since the epoch.
     pub mtime: Option<i64>,
@@ -307,18 +308,32 @@ pub struct AddFlags {
     pub wrap_with_directory: Option<bool>,
 }
 
-/// Parse an octal mode string (`"0644"`, `"755"`, `"0o755"`).
+/// Parse a `--mode` value the way Kubo's command line does (Go `strconv.ParseUint(s, 0, 32)`):
+/// `0644` and `0o644` are octal, `0x1a4` hex, `0b…` binary, and a plain `644` is **decimal**.
 pub fn parse_mode(s: &str) -> Result<u32> {
+    let bad = || Error::InvalidOption(format!("mode {s:?} is not a number"));
     let t = s.trim();
-    let t = t.strip_prefix("0o").unwrap_or(t);
-    let m = u32::from_str_radix(t, 8)
-        .map_err(|_| Error::InvalidOption(format!("mode {s:?} is not an octal number")))?;
-    if m > 0o7777 {
-        return Err(Error::InvalidOption(format!(
-            "mode {s:?} has bits beyond 07777"
-        )));
+    let (digits, radix) = if let Some(r) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (r, 16)
+    } else if let Some(r) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
+        (r, 8)
+    } else if let Some(r) = t.strip_prefix("0b").or_else(|| t.strip_prefix("0B")) {
+        (r, 2)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (&t[1..], 8)
+    } else {
+        (t, 10)
+    };
+    let digits = if radix == 10 {
+        digits.to_string()
+    } else {
+        // Go accepts underscores between digits when a base prefix is present.
+        digits.replace('_', "")
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return Err(bad());
     }
-    Ok(m)
+    u32::from_str_radix(&digits, radix).map_err(|_| bad())
 }
 
 impl AddFlags {
@@ -353,12 +368,15 @@ impl AddFlags {
 
         let preserve_mode = self.preserve_mode.unwrap_or(false);
         let preserve_mtime = self.preserve_mtime.unwrap_or(false);
-        let mode = match &self.mode {
-            Some(s) => Some(parse_mode(s)?).filter(|&m| m != 0),
-            None => None,
+        // Kubo checks the raw number, then keeps only the permission bits (Go's
+        // `os.FileMode(mode)` has no setuid/setgid/sticky in its low 12 bits).
+        let mode_arg = match &self.mode {
+            Some(s) => parse_mode(s)?,
+            None => 0,
         };
+        let mode = Some(mode_arg & 0o777).filter(|&m| m != 0);
         let mtime = self.mtime.filter(|&s| s != 0);
-        if preserve_mode || preserve_mtime || mode.is_some() || mtime.is_some() {
+        if preserve_mode || preserve_mtime || mode_arg != 0 || mtime.is_some() {
             if raw_set && raw {
                 return Err(Error::InvalidOption(
                     "raw-leaves can't be used with UnixFS metadata like mode or modification time"
@@ -371,12 +389,12 @@ impl AddFlags {
         let nsecs = self.mtime_nsecs.filter(|&n| n != 0);
         o.mtime = match (mtime, nsecs) {
             (Some(seconds), n) => {
-                if n.is_some_and(|n| n > 999_999_999) {
-                    return Err(Error::InvalidOption(
-                        "mtime-nsecs must be below 1000000000".into(),
-                    ));
-                }
-                Some(Mtime { seconds, nanos: n })
+                // Go's time.Unix carries whole seconds out of the nanoseconds.
+                let n = n.unwrap_or(0);
+                Some(Mtime {
+                    seconds: seconds.saturating_add(i64::from(n / 1_000_000_000)),
+                    nanos: Some(n % 1_000_000_000).filter(|&n| n != 0),
+                })
             }
             (None, Some(_)) => {
                 return Err(Error::InvalidOption(
@@ -481,6 +499,19 @@ mod tests {
         assert!(flags(r#"{"mtime":5,"profile":"unixfs-v1-2025"}"#).is_err());
         assert!(flags(r#"{"mtime_nsecs":5}"#).is_err());
         assert!(flags(r#"{"mode":"0999"}"#).is_err());
+        assert_eq!(flags(r#"{"mode":"0o755"}"#).unwrap().mode, Some(0o755));
+        // Kubo's base-0 parse: a plain number is decimal; high bits are dropped
+        assert_eq!(flags(r#"{"mode":"420"}"#).unwrap().mode, Some(0o644));
+        let o = flags(r#"{"mode":"01000"}"#).unwrap();
+        assert_eq!((o.mode, o.raw_leaves), (None, false));
+        let o = flags(r#"{"mtime":1,"mtime_nsecs":1500000000}"#).unwrap();
+        assert_eq!(
+            o.mtime,
+            Some(Mtime {
+                seconds: 2,
+                nanos: Some(500_000_000)
+            })
+        );
         let o = flags(r#"{"mtime":7,"mtime_nsecs":9,"preserve_mtime":true}"#).unwrap();
         assert_eq!(
             o.mtime,
