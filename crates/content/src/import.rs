@@ -75,10 +75,12 @@ impl AddedEntry {
 
 /// Progress and cancellation of an import.
 ///
-/// `progress` is called on the importing thread with the total number of content bytes
-/// hashed so far by this `Control` (across all files of an add), once per batch of at most
-/// a few MiB. `cancel` is polled between batches and between directory entries; once it is
-/// `true` the import stops with [`Error::Cancelled`].
+/// `progress` is called with the total number of content bytes hashed so far by this
+/// `Control` (across all files of an add), once per batch of at most a few MiB and once per
+/// small file. Small files of a directory are hashed in parallel, so calls may come from rayon
+/// worker threads and two calls may arrive out of order (keep the maximum). `cancel` is
+/// polled between batches and between files; once it is `true` the import stops with
+/// [`Error::Cancelled`].
 #[derive(Default)]
 pub struct Control<'a> {
     progress: Option<&'a (dyn Fn(u64) + Sync)>,

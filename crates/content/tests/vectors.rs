@@ -739,3 +739,55 @@ fn metadata_only_on_root_and_no_orphans() {
         }
     }
 }
+
+/// Small files are hashed in parallel groups; a big file, a symlink or a directory ends a group
+/// and the records still come out in Kubo's order with the same CIDs as one-by-one imports.
+#[test]
+fn grouped_small_files_keep_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("g");
+    std::fs::create_dir(&d).unwrap();
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for (i, n) in names.iter().enumerate() {
+        let data = if i == 2 {
+            chacha_bytes(n, 300_000)
+        } else {
+            chacha_bytes(n, 10 * i)
+        };
+        std::fs::write(d.join(n), data).unwrap();
+    }
+    std::fs::remove_file(d.join("e")).unwrap();
+    std::os::unix::fs::symlink("a", d.join("e")).unwrap();
+    std::fs::remove_file(d.join("g")).unwrap();
+    std::fs::create_dir(d.join("g")).unwrap();
+    std::fs::write(d.join("g/x"), "x").unwrap();
+    let o = ImportOptions::default();
+    let out = add_paths(std::slice::from_ref(&d), &o, &NullSink, &Control::new()).unwrap();
+    let paths: Vec<&str> = out.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "g/a", "g/b", "g/c", "g/d", "g/e", "g/f", "g/g/x", "g/h", "g/g", "g"
+        ]
+    );
+    for e in &out {
+        let p = tmp.path().join(&e.path);
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.is_file() {
+            let one = import_file(
+                "x",
+                std::fs::File::open(&p).unwrap(),
+                &o,
+                &NullSink,
+                &Control::new(),
+            )
+            .unwrap();
+            assert_eq!(
+                (one.cid, one.size, one.bytes),
+                (e.cid, e.size, e.bytes),
+                "{}",
+                e.path
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use cid::Cid;
+use rayon::prelude::*;
 
 use super::NodeLink;
 use super::file::{Meta, import_reader};
@@ -288,10 +289,15 @@ pub(crate) struct Outputs {
     pub(crate) dirs: Vec<AddedEntry>,
 }
 
+/// A directory entry already looked at (kind and metadata known).
+type Classified = (String, PathBuf, Kind, Metadata);
+
 struct Frame {
     name: String,
     out_path: String,
     entries: std::vec::IntoIter<(String, PathBuf)>,
+    /// An entry classified while gathering a group of small files, not processed yet.
+    pending: Option<Classified>,
     dir: DirBuilder,
     bytes: u64,
     canon: Option<PathBuf>,
@@ -341,6 +347,7 @@ pub(crate) fn add_fs_path(
         name,
         out_path: out_path.to_string(),
         entries: entries.into_iter(),
+        pending: None,
         dir: root_dir,
         bytes: 0,
         canon: canon(path)?,
@@ -349,11 +356,49 @@ pub(crate) fn add_fs_path(
         let Some(frame) = stack.last_mut() else {
             return Err(path_err(path, "internal: empty directory stack"));
         };
-        if let Some((name, child)) = frame.entries.next() {
+        let next = match frame.pending.take() {
+            Some(c) => Some(c),
+            None => match frame.entries.next() {
+                Some((name, child)) => {
+                    let (kind, md) = classify(&child, deref)?;
+                    Some((name, child, kind, md))
+                }
+                None => None,
+            },
+        };
+        if let Some((name, child, kind, md)) = next {
             control.check()?;
             let child_out = join(&frame.out_path, &name);
-            let (kind, md) = classify(&child, deref)?;
             match kind {
+                Kind::File if is_small(&md, opts) => {
+                    // Gather the run of small files that follows and hash them in parallel.
+                    let mut group = vec![(name, child, md)];
+                    let mut group_bytes = group[0].2.len();
+                    while group.len() < SMALL_GROUP_FILES && group_bytes < SMALL_GROUP_BYTES {
+                        let Some((name, child)) = frame.entries.next() else {
+                            break;
+                        };
+                        let (kind, md) = classify(&child, deref)?;
+                        if matches!(kind, Kind::File) && is_small(&md, opts) {
+                            group_bytes += md.len();
+                            group.push((name, child, md));
+                        } else {
+                            frame.pending = Some((name, child, kind, md));
+                            break;
+                        }
+                    }
+                    let results: Vec<Result<(NodeLink, u64)>> = group
+                        .par_iter()
+                        .map(|(_, child, md)| add_file(child, md, w, control))
+                        .collect();
+                    for ((name, _, _), r) in group.iter().zip(results) {
+                        let (link, bytes) = r?;
+                        frame.dir.add(name, link.cid, link.tsize)?;
+                        frame.bytes += bytes;
+                        out.files
+                            .push(AddedEntry::new(&join(&frame.out_path, name), link, bytes));
+                    }
+                }
                 Kind::File => {
                     let (link, bytes) = add_file(&child, &md, w, control)?;
                     frame.dir.add(&name, link.cid, link.tsize)?;
@@ -386,6 +431,7 @@ pub(crate) fn add_fs_path(
                         name,
                         out_path: child_out,
                         entries: entries.into_iter(),
+                        pending: None,
                         dir,
                         bytes: 0,
                         canon: c,
@@ -408,6 +454,16 @@ pub(crate) fn add_fs_path(
             None => return Ok(Some((link, done.bytes))),
         }
     }
+}
+
+/// Most files hashed together in one parallel group.
+const SMALL_GROUP_FILES: usize = 256;
+/// Most bytes (by size on disk) in one parallel group.
+const SMALL_GROUP_BYTES: u64 = 8 << 20;
+
+/// A file that fits in one chunk: hashed whole by one worker, no pipeline needed.
+fn is_small(md: &Metadata, opts: &ImportOptions) -> bool {
+    md.len() <= opts.chunker.max_chunk() as u64
 }
 
 fn add_file(

@@ -255,7 +255,9 @@ impl FromStr for Profile {
 
 /// `ipfs add` flags as given (every field optional, `None` = not given), plus the profile the
 /// repo was initialised with (which plays the role of Kubo's `Import.*` config).
-/// [`AddFlags::resolve`] turns them into [`ImportOptions`] with Kubo's rules.
+/// [`AddFlags::resolve`] turns them into [`ImportOptions`] with Kubo's rules. Keys are the
+/// snake_case flag names; unknown keys (`only_hash`, `cid_base`, …) are ignored when
+/// deserializing, as they do not change how content is imported.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
