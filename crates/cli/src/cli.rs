@@ -92,7 +92,7 @@ pub(crate) struct AddArgs {
     #[arg(short = 'H', long)]
     pub(crate) hidden: bool,
     /// Pin what was added (default true).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub(crate) pin: Option<bool>,
     /// Import profile: unixfs-v0-2015 (default) or unixfs-v1-2025.
     #[arg(long)]
@@ -101,7 +101,7 @@ pub(crate) struct AddArgs {
     #[arg(long)]
     pub(crate) cid_version: Option<u8>,
     /// Use raw blocks for leaves.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub(crate) raw_leaves: Option<bool>,
     /// Chunking algorithm: size-N, rabin[-MIN-AVG-MAX], buzhash.
     #[arg(short = 's', long)]
@@ -149,7 +149,7 @@ pub(crate) struct AddArgs {
     #[arg(long)]
     pub(crate) cid_base: Option<String>,
     /// Show a progress bar (default: when stderr is a terminal).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub(crate) progress: Option<bool>,
 }
 
@@ -161,7 +161,7 @@ pub(crate) enum PinCommand {
         #[arg(required = true)]
         paths: Vec<String>,
         /// Pin the whole DAG (default true).
-        #[arg(short, long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+        #[arg(short, long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
         recursive: bool,
     },
     /// Remove pins.
@@ -170,7 +170,7 @@ pub(crate) enum PinCommand {
         #[arg(required = true)]
         paths: Vec<String>,
         /// Remove recursive pins (default true).
-        #[arg(short, long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+        #[arg(short, long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
         recursive: bool,
     },
     /// List pins.
@@ -191,7 +191,7 @@ pub(crate) enum PinCommand {
         /// New root.
         to: String,
         /// Remove the old pin (default true).
-        #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
         unpin: bool,
     },
     /// Check that every pinned DAG is complete and uncorrupted.
@@ -303,7 +303,7 @@ pub(crate) enum DagCommand {
         /// CAR files (none = standard input).
         files: Vec<PathBuf>,
         /// Pin the roots (default true).
-        #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
         pin_roots: bool,
     },
 }

@@ -186,7 +186,7 @@ fn decode_link(bytes: &Bytes, (start, end): (usize, usize)) -> Result<PbLink> {
 
 /// Number of bytes of `v` as a protobuf varint.
 pub fn varint_len(v: u64) -> usize {
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Append `v` as a protobuf varint.
