@@ -225,7 +225,8 @@ pub struct LsItem {
     pub cid: String,
     /// File size (0 for directories).
     pub size: u64,
-    /// `file`, `directory`, `symlink`, `raw` or `unknown`.
+    /// Kubo's entry types: `file` (raw blocks included), `directory` (sharded included), `symlink`
+    /// or `unknown`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Symlink target, for symlinks.
@@ -274,7 +275,7 @@ impl Operation for Ls {
                     name: e.name,
                     cid: e.cid.to_string(),
                     size: e.size,
-                    kind: e.kind.name().to_string(),
+                    kind: kubo_type_name(e.kind).to_string(),
                     target: e.target,
                 });
             }
@@ -289,5 +290,15 @@ impl Operation for Ls {
             })
         })
         .await
+    }
+}
+
+/// The entry type names Kubo's `ls` uses.
+fn kubo_type_name(kind: export::NodeKind) -> &'static str {
+    match kind.kubo_type() {
+        1 => "directory",
+        2 => "file",
+        4 => "symlink",
+        _ => "unknown",
     }
 }
