@@ -209,7 +209,17 @@ fn check_ranges(s: &MemoryBlocks, cid: &Cid, data: &[u8]) {
             assert_eq!(out, &data[a..b.max(a)], "offset {off} length {len:?}");
         }
     }
-    // chunk API and small-buffer reads agree
+    // chunk API (with and without parallel read-ahead) and small-buffer reads agree
+    for ra in [4096, export::REMOTE_READ_AHEAD] {
+        let mut r = export::FileReader::open(s, cid)
+            .unwrap()
+            .with_read_ahead(ra);
+        let mut got = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            got.extend_from_slice(&c);
+        }
+        assert_eq!(got, data);
+    }
     let mut r = export::FileReader::open(s, cid).unwrap();
     let mut got = Vec::new();
     while let Some(c) = r.next_chunk().unwrap() {
@@ -510,6 +520,13 @@ fn inconsistent_and_missing_blocks_are_errors() {
         }
         let mut out = Vec::new();
         let r = export::cat(&s, &root, 0, None).and_then(|mut r| r.write_to(&mut out));
+        assert!(
+            matches!(r, Err(Error::NotFound(c)) if c == *victim),
+            "{r:?}"
+        );
+        let r = export::FileReader::open(&s, &root)
+            .map(|r| r.with_read_ahead(export::REMOTE_READ_AHEAD))
+            .and_then(|mut r| r.write_to(&mut std::io::sink()));
         assert!(
             matches!(r, Err(Error::NotFound(c)) if c == *victim),
             "{r:?}"

@@ -122,13 +122,21 @@ pub(crate) fn kind_of(dt: DataType) -> NodeKind {
 /// Fetch and decode the block `cid` names.
 pub(crate) fn load<S: BlockSource + ?Sized>(src: &S, cid: &Cid) -> Result<Loaded> {
     let codec = cid.codec();
+    if codec != Codec::Raw.code() && codec != Codec::DagPb.code() {
+        return Ok(Loaded::Other(Codec::from_code(codec)?));
+    }
+    decode(cid, fetch(src, cid)?)
+}
+
+/// Decode the bytes of block `cid`.
+pub(crate) fn decode(cid: &Cid, bytes: Bytes) -> Result<Loaded> {
+    let codec = cid.codec();
     if codec == Codec::Raw.code() {
-        return Ok(Loaded::Raw(fetch(src, cid)?));
+        return Ok(Loaded::Raw(bytes));
     }
     if codec != Codec::DagPb.code() {
         return Ok(Loaded::Other(Codec::from_code(codec)?));
     }
-    let bytes = fetch(src, cid)?;
     let node = PbNode::decode(&bytes)?;
     let fs = match &node.data {
         Some(d) => Some(UnixfsData::decode(d)?),

@@ -1,16 +1,23 @@
+use std::collections::VecDeque;
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use cid::Cid;
+use rayon::prelude::*;
 
 use super::control::Control;
-use super::node::{Loaded, load, not_a_file};
+use super::node::{Loaded, decode, fetch, load, not_a_file};
 use crate::unixfs::DataType;
 use crate::{BlockSource, Error, Result};
 
 /// Deepest file DAG `cat` walks (balanced and trickle DAGs of any real size stay far below).
 pub const MAX_FILE_DEPTH: usize = 256;
+
+/// A read-ahead budget suited to block sources with latency (network, remote stores): see
+/// [`FileReader::with_read_ahead`]. The default is 0: on a local repo, measured on 2 busy
+/// cores, fetching in batches lost cache locality and was slower than one block at a time.
+pub const REMOTE_READ_AHEAD: usize = 8 << 20;
 
 /// One node of a file DAG: its inline bytes, then its children with their file sizes.
 #[derive(Debug)]
@@ -112,6 +119,9 @@ pub struct FileReader<'a, S: BlockSource + ?Sized> {
     positioned: bool,
     control: Control,
     produced: u64,
+    read_ahead: usize,
+    /// Prefetched upcoming sibling blocks, in walk order.
+    ahead: VecDeque<(Cid, Result<Bytes>)>,
 }
 
 impl<S: BlockSource + ?Sized> std::fmt::Debug for FileReader<'_, S> {
@@ -159,7 +169,17 @@ impl<'a, S: BlockSource + ?Sized> FileReader<'a, S> {
             positioned: false,
             control: Control::default(),
             produced: 0,
+            read_ahead: 0,
+            ahead: VecDeque::new(),
         })
+    }
+
+    /// Fetch up to `bytes` of upcoming sibling leaf blocks at once, in parallel on rayon's pool
+    /// (0, the default = one block at a time on the calling thread). Memory use grows by at most
+    /// this much plus one block. See [`REMOTE_READ_AHEAD`].
+    pub fn with_read_ahead(mut self, bytes: usize) -> Self {
+        self.read_ahead = bytes;
+        self
     }
 
     /// Attach progress reporting and cancellation.
@@ -231,6 +251,7 @@ impl<'a, S: BlockSource + ?Sized> FileReader<'a, S> {
         } else {
             self.chunk = Bytes::new();
             self.stack.clear();
+            self.ahead.clear();
             self.positioned = false;
         }
         self.pos = new;
@@ -267,9 +288,16 @@ impl<'a, S: BlockSource + ?Sized> FileReader<'a, S> {
         Ok(true)
     }
 
-    fn load_child(&self, cid: &Cid, expected: u64) -> Result<Arc<FileNode>> {
+    fn load_child(&mut self, cid: &Cid, expected: u64) -> Result<Arc<FileNode>> {
         self.control.check()?;
-        let node = file_node(cid, load(self.src, cid)?, false)?;
+        let bytes = match self.ahead.pop_front() {
+            Some((c, b)) if c == *cid => b?,
+            _ => {
+                self.ahead.clear();
+                fetch(self.src, cid)?
+            }
+        };
+        let node = file_node(cid, decode(cid, bytes)?, false)?;
         if node.total != expected {
             return Err(inconsistent(
                 cid,
@@ -332,6 +360,35 @@ impl<'a, S: BlockSource + ?Sized> FileReader<'a, S> {
         Ok(())
     }
 
+    /// Fetch the next children of the top frame in parallel while they stay within the
+    /// read-ahead budget and start before the end of the range.
+    fn prefetch(&mut self) {
+        let Some(top) = self.stack.last() else {
+            return;
+        };
+        let node = &top.node;
+        let i = top.next;
+        let (mut j, mut bytes, mut start) = (i, 0usize, top.next_start);
+        while j < node.links.len() && start < self.end {
+            let s = usize::try_from(node.sizes[j]).unwrap_or(usize::MAX);
+            if bytes.saturating_add(s) > self.read_ahead {
+                break;
+            }
+            bytes += s;
+            start += node.sizes[j];
+            j += 1;
+        }
+        if j < i + 2 {
+            return;
+        }
+        let src = self.src;
+        let fetched: Vec<(Cid, Result<Bytes>)> = node.links[i..j]
+            .par_iter()
+            .map(|c| (*c, fetch(src, c)))
+            .collect();
+        self.ahead.extend(fetched);
+    }
+
     /// Move to the first leaf bytes after the current leaf; false when the DAG is exhausted.
     fn next_leaf(&mut self) -> Result<bool> {
         loop {
@@ -355,6 +412,10 @@ impl<'a, S: BlockSource + ?Sized> FileReader<'a, S> {
                 return Err(inconsistent(&cid, "child offsets do not line up"));
             }
             let child = self.load_child(&cid, size)?;
+            if child.links.is_empty() && self.ahead.is_empty() {
+                // A leaf: its next siblings are most likely leaves too.
+                self.prefetch();
+            }
             self.descend(child, start)?;
             return Ok(true);
         }
