@@ -88,7 +88,7 @@ impl From<ipfs_kit_content::Error> for OpError {
                 ErrorCode::InvalidCid
             }
             E::MalformedBlock { .. } | E::Corrupted(_) | E::MalformedCar(_) => ErrorCode::Corrupted,
-            E::NotFound(_) => ErrorCode::NotFound,
+            E::NotFound(_) | E::NoSuchEntry { .. } => ErrorCode::NotFound,
             E::InvalidOption(_) => ErrorCode::InvalidInput,
             E::InvalidPath { .. } => ErrorCode::InvalidPath,
             E::WrongKind(_) => ErrorCode::InvalidInput,
@@ -101,7 +101,9 @@ impl From<ipfs_kit_content::Error> for OpError {
         let mut err = OpError::new(code, e.to_string());
         match &e {
             E::Corrupted(cid) | E::NotFound(cid) => err = err.with("cid", cid.to_string()),
-            E::InvalidPath { path, .. } => err = err.with("path", path.clone()),
+            E::InvalidPath { path, .. } | E::NoSuchEntry { path, .. } => {
+                err = err.with("path", path.clone())
+            }
             _ => {}
         }
         err

@@ -124,18 +124,18 @@ impl Operation for Add {
                 ));
             }
         };
-        if let Source::Paths(paths) = &source {
-            if !input.recursive {
-                for p in paths {
-                    let meta = std::fs::symlink_metadata(p)
-                        .map_err(|e| OpError::from(e).with("path", p.display().to_string()))?;
-                    if meta.is_dir() {
-                        return Err(OpError::invalid(format!(
-                            "{} is a directory, use recursive (-r) to add it",
-                            p.display()
-                        ))
-                        .with("path", p.display().to_string()));
-                    }
+        if let Source::Paths(paths) = &source
+            && !input.recursive
+        {
+            for p in paths {
+                let meta = std::fs::symlink_metadata(p)
+                    .map_err(|e| OpError::from(e).with("path", p.display().to_string()))?;
+                if meta.is_dir() {
+                    return Err(OpError::invalid(format!(
+                        "{} is a directory, use recursive (-r) to add it",
+                        p.display()
+                    ))
+                    .with("path", p.display().to_string()));
                 }
             }
         }
