@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use bytes::Bytes;
 use rayon::prelude::*;
@@ -73,7 +73,13 @@ impl Chunk {
 /// Where chunks come from: fixed-size chunks are read here straight into buffers with
 /// headroom (no copy when framing dag-pb leaves); content-defined chunkers are used as is.
 enum ChunkSource<'a, R> {
-    Fixed { reader: R, size: usize, done: bool },
+    Fixed {
+        reader: R,
+        size: usize,
+        done: bool,
+        /// Buffers of hashed chunks coming back for reuse (no new allocation, no zeroing).
+        recycled: Option<Receiver<Vec<u8>>>,
+    },
     Other(Box<dyn Iterator<Item = io::Result<Vec<u8>>> + Send + 'a>),
 }
 
@@ -84,6 +90,7 @@ impl<'a, R: Read + Send + 'a> ChunkSource<'a, R> {
                 reader,
                 size,
                 done: false,
+                recycled: None,
             },
             _ => ChunkSource::Other(spec.chunks(reader)),
         }
@@ -92,12 +99,27 @@ impl<'a, R: Read + Send + 'a> ChunkSource<'a, R> {
     fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         match self {
             ChunkSource::Other(it) => Ok(it.next().transpose()?.map(|buf| Chunk { buf, start: 0 })),
-            ChunkSource::Fixed { reader, size, done } => {
+            ChunkSource::Fixed {
+                reader,
+                size,
+                done,
+                recycled,
+            } => {
                 if *done {
                     return Ok(None);
                 }
-                let mut buf = Vec::with_capacity(HEADROOM + *size + TAILROOM);
-                buf.resize(HEADROOM + *size, 0);
+                let want = HEADROOM + *size;
+                let mut buf = recycled
+                    .as_ref()
+                    .and_then(|r| r.try_recv().ok())
+                    .filter(|b| b.capacity() >= want + TAILROOM)
+                    .unwrap_or_else(|| Vec::with_capacity(want + TAILROOM));
+                // Bytes already initialised are overwritten by the read; only new ones are zeroed.
+                if buf.len() >= want {
+                    buf.truncate(want);
+                } else {
+                    buf.resize(want, 0);
+                }
                 let n = crate::chunker::read_full(reader, &mut buf[HEADROOM..])?;
                 if n < *size {
                     *done = true;
@@ -167,6 +189,12 @@ pub(crate) fn import_reader<R: Read + Send>(
         let mut stream = LeafStream::new(w, control, leaf_kind, first, None);
         return finish(&mut stream, opts, meta);
     }
+    // Enough returned buffers for about two batches.
+    let (recycle_tx, recycle_rx) =
+        sync_channel::<Vec<u8>>(2 * BATCH_BYTES / opts.chunker.max_chunk().max(1) + 2);
+    if let ChunkSource::Fixed { recycled, .. } = &mut chunks {
+        *recycled = Some(recycle_rx);
+    }
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<io::Result<Vec<Chunk>>>(1);
         scope.spawn(move || {
@@ -188,6 +216,7 @@ pub(crate) fn import_reader<R: Read + Send>(
             }
         });
         let mut stream = LeafStream::new(w, control, leaf_kind, first, Some(rx));
+        stream.recycle = Some(recycle_tx);
         let out = finish(&mut stream, opts, meta);
         // Dropping the receiver stops the reader at its next batch.
         drop(stream);
@@ -258,6 +287,7 @@ struct LeafStream<'w, 'c> {
     pending: Option<Vec<Chunk>>,
     rx: Option<Receiver<io::Result<Vec<Chunk>>>>,
     ready: VecDeque<FileLink>,
+    recycle: Option<SyncSender<Vec<u8>>>,
 }
 
 impl<'w, 'c> LeafStream<'w, 'c> {
@@ -275,6 +305,7 @@ impl<'w, 'c> LeafStream<'w, 'c> {
             pending: Some(first),
             rx,
             ready: VecDeque::new(),
+            recycle: None,
         }
     }
 
@@ -297,14 +328,18 @@ impl<'w, 'c> LeafStream<'w, 'c> {
             self.control.check()?;
             let bytes: u64 = batch.iter().map(|c| c.len() as u64).sum();
             let (w, kind) = (self.w, self.kind);
-            let hash_one = |c: Chunk| leaf(w, kind, c);
-            let links: Vec<Result<FileLink>> = if batch.len() > 1 {
+            let hash_one = |mut c: Chunk| (leaf(w, kind, &mut c), c.buf);
+            let links: Vec<(Result<FileLink>, Vec<u8>)> = if batch.len() > 1 {
                 batch.into_par_iter().map(hash_one).collect()
             } else {
                 batch.into_iter().map(hash_one).collect()
             };
-            for l in links {
+            for (l, buf) in links {
                 self.ready.push_back(l?);
+                if let Some(r) = &self.recycle {
+                    // A full queue just means the buffer is freed instead.
+                    let _ = r.try_send(buf);
+                }
             }
             self.control.advance(bytes);
         }
@@ -323,11 +358,11 @@ impl<'w, 'c> LeafStream<'w, 'c> {
 }
 
 /// Hash and store one leaf.
-fn leaf(w: &NodeWriter<'_>, kind: DataType, mut chunk: Chunk) -> Result<FileLink> {
+fn leaf(w: &NodeWriter<'_>, kind: DataType, chunk: &mut Chunk) -> Result<FileLink> {
     let n = chunk.len();
     let link = if w.opts.raw_leaves {
         w.put(Codec::Raw, chunk.data())?
-    } else if let Some(at) = frame_leaf_in_place(kind, &mut chunk) {
+    } else if let Some(at) = frame_leaf_in_place(kind, chunk) {
         w.put(Codec::DagPb, &chunk.buf[at..])?
     } else {
         w.put(Codec::DagPb, &encode_leaf(kind, chunk.data()))?
