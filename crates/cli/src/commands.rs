@@ -1,7 +1,7 @@
 //! Each command translates its flags into a catalogue input, runs the operation, and prints the output
 //! in Kubo's text format or as JSON.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -12,6 +12,9 @@ use crate::cli::{Cli, Command, ToolCommand};
 use crate::output::print_json;
 
 mod content;
+
+/// Largest JSON input `tool call -` reads from standard input (files go by path, not inline).
+const MAX_TOOL_INPUT: u64 = 64 * 1024 * 1024;
 
 /// Where the kit lives: `--home`, `IPFS_KIT_HOME`, or `~/.ipfs_kit`.
 fn home_dir(cli_home: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -50,7 +53,14 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => json!({}),
                 Some("-") => {
                     let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s)?;
+                    std::io::stdin()
+                        .take(MAX_TOOL_INPUT + 1)
+                        .read_to_string(&mut s)?;
+                    if s.len() as u64 > MAX_TOOL_INPUT {
+                        anyhow::bail!(ipfs_kit_ops::OpError::invalid(format!(
+                            "the input is over {MAX_TOOL_INPUT} bytes"
+                        )));
+                    }
                     serde_json::from_str(&s).context("the input is not JSON")?
                 }
                 Some(s) => serde_json::from_str(s).context("the input is not JSON")?,
@@ -82,8 +92,9 @@ fn tool_list(toolsets: &[String], read_only: bool, json: bool) -> anyhow::Result
     if json {
         return print_json(&tools);
     }
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
     for t in tools {
-        println!("{:<32} {}", t.name, t.meta.title);
+        writeln!(w, "{:<32} {}", t.name, t.meta.title)?;
     }
-    Ok(())
+    Ok(w.flush()?)
 }

@@ -6,20 +6,36 @@ use ipfs_kit_ops::OpError;
 
 /// Print an error the way every face does: text on stderr, or the JSON error shape with `--json`.
 pub(crate) fn report_error(e: &anyhow::Error) -> ExitCode {
+    // The reader hung up (`| head`): nothing to tell it, and nobody to tell.
+    if e.chain().any(is_broken_pipe) {
+        return ExitCode::FAILURE;
+    }
     let json = std::env::args().any(|a| a == "--json");
     if let Some(op) = e.downcast_ref::<OpError>() {
         if json {
-            println!("{}", op.to_json());
+            let _ = writeln!(std::io::stdout(), "{}", op.to_json());
         } else {
-            eprintln!("Error: {op}");
+            // I/O errors carry the path in their context only; people need it in the text.
+            match op.context.get("path").and_then(|p| p.as_str()) {
+                Some(path) if !op.message.contains(path) => eprintln!("Error: {path}: {op}"),
+                _ => eprintln!("Error: {op}"),
+            }
         }
     } else if json {
         let v = serde_json::json!({"status": "error", "error": format!("{e:#}"), "error_code": "INTERNAL", "context": {}});
-        println!("{v}");
+        let _ = writeln!(std::io::stdout(), "{v}");
     } else {
         eprintln!("Error: {e:#}");
     }
     ExitCode::FAILURE
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
+    e.downcast_ref::<std::io::Error>().map(|io| io.kind()) == pipe
+        || e.downcast_ref::<serde_json::Error>()
+            .and_then(|j| j.io_error_kind())
+            == pipe
 }
 
 /// Print one JSON value on its own line.

@@ -75,14 +75,13 @@ pub(crate) async fn run(kit: &Kit, cmd: Command, json: bool) -> anyhow::Result<(
             }
             let mut w = BufWriter::new(std::io::stdout().lock());
             for e in out["entries"].as_array().into_iter().flatten() {
-                let slash = if e["type"] == "directory" { "/" } else { "" };
-                writeln!(
-                    w,
-                    "{} {} {}{slash}",
-                    str_of(&e["cid"]),
-                    e["size"],
-                    str_of(&e["name"])
-                )?;
+                // Kubo shows `-` for a directory's size and a trailing `/` on its name.
+                if e["type"] == "directory" {
+                    writeln!(w, "{} - {}/", str_of(&e["cid"]), str_of(&e["name"]))?;
+                } else {
+                    let (cid, name) = (str_of(&e["cid"]), str_of(&e["name"]));
+                    writeln!(w, "{cid} {} {name}", e["size"])?;
+                }
             }
             Ok(w.flush()?)
         }
@@ -289,6 +288,13 @@ async fn pin(kit: &Kit, p: PinCommand, json: bool) -> anyhow::Result<()> {
         }
         PinCommand::Verify { verbose, quiet } => {
             let out = call(kit, "ipfs_pin_verify", json!({"verbose": verbose}), &cx).await?;
+            if json && out["ok"] != true {
+                // One JSON document: the error shape, with the report in its context.
+                anyhow::bail!(
+                    OpError::new(ipfs_kit_ops::ErrorCode::Corrupted, "some pins are broken")
+                        .with("pins", out["pins"].clone())
+                );
+            }
             if json {
                 print_json(&out)?;
             } else {
@@ -358,6 +364,16 @@ async fn repo(kit: &Kit, r: RepoCommand, json: bool) -> anyhow::Result<()> {
         }
         RepoCommand::Verify => {
             let out = call(kit, "ipfs_repo_verify", json!({}), &OpContext::default()).await?;
+            if json && out["ok"] != true {
+                anyhow::bail!(
+                    OpError::new(
+                        ipfs_kit_ops::ErrorCode::Corrupted,
+                        "the repo has corrupted blocks"
+                    )
+                    .with("checked", out["checked"].clone())
+                    .with("corrupted", out["corrupted"].clone())
+                );
+            }
             if json {
                 print_json(&out)?;
             } else {
