@@ -531,6 +531,18 @@ fn pins_gc_and_stat() {
     };
     let (n0, _) = stat(&k);
     assert_eq!(n0, 0);
+    let s = k.json(&["repo", "stat"]);
+    assert_eq!(
+        s["storage_max"], 10_000_000_000u64,
+        "Kubo's default StorageMax"
+    );
+    assert!(s["version"].as_str().is_some_and(|v| !v.is_empty()));
+    assert_eq!(
+        Path::new(s["repo_path"].as_str().expect("repo_path")),
+        k.home.path().join("repo")
+    );
+    let text = k.ok(&["repo", "stat"]);
+    assert!(text.starts_with("NumObjects: 0\nRepoSize:"), "{text}");
     let dir = planets(&k);
     let root = vector("planets-dir-v0");
     let mars = vector("planets-mars-v0");
@@ -1236,6 +1248,61 @@ fn corrupted_block_on_disk_is_reported_never_served() {
     assert_eq!(std::fs::read(&file).expect("read"), tampered);
 }
 
+#[test]
+fn corrupted_middle_leaf_stops_cat_before_it() {
+    let k = Kit::new();
+    let mut data = vec![b'A'; 262_144];
+    data.extend(vec![b'B'; 262_144]);
+    data.extend(vec![b'C'; 1000]);
+    let cid = k.add_bytes(&data, &[]);
+    corrupt_block_containing(&k, &[b'B'; 64]);
+    // cat streams the intact first chunk, then stops with the error: no B, no C, ever.
+    let out = k.run(&["cat", &cid], b"");
+    assert!(!out.status.success());
+    assert_no_panic(&out);
+    assert_eq!(out.stdout, &data[..262_144]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("corrupted"));
+    let out = k.run(&["cat", "--offset", "300000", &cid], b"");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    // The last chunk alone is still fine.
+    assert_eq!(
+        k.ok_bytes(&["cat", "--offset", "524288", &cid], b""),
+        &data[524_288..]
+    );
+    // get writes under a temporary name: no partial file is left under the final one.
+    let dest = k.path("abc.bin");
+    k.refuse(
+        &["get", &cid, "-o", dest.to_str().expect("path")],
+        b"",
+        "corrupted",
+    );
+    assert_eq!(
+        std::fs::read_dir(k.scratch.path()).expect("read").count(),
+        0
+    );
+}
+
+#[test]
+fn pin_of_incomplete_dag_names_the_missing_block() {
+    let k = Kit::new();
+    let present = k.add_bytes(b"here\n", &["--pin=false"]);
+    let absent = k.add_bytes(b"never stored\n", &["-n"]);
+    let dir = put_dir(&k, &[("a", &present, 13), ("b", &absent, 21)]);
+    let before = k.snapshot();
+    let err = k.refuse(&["pin", "add", &dir], b"", &absent);
+    assert!(err.contains(&dir) || err.contains("missing"), "{err}");
+    let e = k.refuse_json(&["pin", "add", &dir], b"", "NOT_FOUND");
+    assert_eq!(e["context"]["missing"], absent.as_str());
+    assert_eq!(k.snapshot(), before);
+    // Direct pins need only the block itself.
+    k.ok(&["pin", "add", "--recursive=false", &dir]);
+    // refs -r stops at the hole with an error naming it.
+    k.refuse(&["refs", "-r", &dir], b"", &absent);
+    k.refuse(&["cat", &format!("{dir}/b")], b"", "not found");
+    assert_eq!(k.ok(&["cat", &format!("{dir}/a")]), "here\n");
+}
+
 /// A dag-pb UnixFS directory with these (name, CID, tsize) links, stored with `block put`.
 fn put_dir(k: &Kit, links: &[(&str, &str, u64)]) -> String {
     let node = PbNode {
@@ -1319,8 +1386,11 @@ fn get_refuses_escaping_names() {
     let sub = put_dir(&k, &[("pwned", &file, 40)]);
     let tricky = put_dir(&k, &[("d", &link, 10), ("d", &sub, 50)]);
     let out = k.path("jail/symlink/out");
-    let res = k.run(&["get", &tricky, "-o", out.to_str().expect("path")], b"");
-    assert_no_panic(&res);
+    k.refuse(
+        &["get", &tricky, "-o", out.to_str().expect("path")],
+        b"",
+        "already exists",
+    );
     assert!(
         !outside.join("pwned").exists(),
         "get followed a symlink out of its output"
@@ -1435,6 +1505,10 @@ fn huge_and_hostile_tool_inputs() {
         "ipfs_add",
     );
     k.refuse(&["tool", "call", "ipfs_add", "-"], b"\xff\xfe\x00", "");
+    // Standard input is read up to a bound, not to the end of the world.
+    let mut endless = vec![b' '; 64 * 1024 * 1024 + 10];
+    endless[0] = b'[';
+    k.refuse(&["tool", "call", "ipfs_repo_stat", "-"], &endless, "over");
     // A JSON argument near the OS limit for one argument (128 KiB) is handled as well.
     let arg = serde_json::json!({ "cids": vec!["x"; 30_000] }).to_string();
     k.refuse(&["tool", "call", "ipfs_block_rm", &arg], b"", "invalid CID");
