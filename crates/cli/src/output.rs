@@ -38,6 +38,15 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
             == pipe
 }
 
+/// `println!` that returns the write error (a closed pipe) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+pub(crate) use outln;
+
 /// Print one JSON value on its own line.
 pub(crate) fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -621,9 +621,11 @@ fn pins_gc_and_stat() {
         new.as_str()
     );
     // --unpin=false keeps both.
-    k.ok(&["pin", "add", &old]);
+    let j = k.json(&["pin", "add", &old]);
+    assert_eq!(j["pins"], serde_json::json!([old]));
     let third = k.add_bytes(b"version 3", &["--pin=false"]);
-    k.ok(&["pin", "update", "--unpin=false", &new, &third]);
+    let j = k.json(&["pin", "update", "--unpin=false", &new, &third]);
+    assert_eq!(j["pins"], serde_json::json!([new, third]));
     assert_eq!(
         k.ok(&["pin", "ls", "-q", "--type=recursive"])
             .lines()
@@ -737,6 +739,8 @@ fn dag_put_get_export_import() {
         .trim()
         .to_string();
     assert!(node.starts_with("bafyrei"), "{node}");
+    let j = k.json_in(&["dag", "put"], doc.as_bytes());
+    assert_eq!(j["cid"], node.as_str());
     let whole: Value = serde_json::from_str(&k.ok(&["dag", "get", &node])).expect("json");
     assert_eq!(whole["name"], "planets");
     assert_eq!(whole["meta"]["n"][2]["/"], tree);
@@ -1525,19 +1529,30 @@ fn closed_stdout_is_not_a_panic() {
         vec!["cat", cid.as_str()],
         vec!["refs", "-r", cid.as_str()],
         vec!["refs", "local"],
+        vec!["pin", "verify", "--verbose"],
+        vec!["pin", "add", cid.as_str()],
+        vec!["repo", "stat"],
+        vec!["repo", "verify"],
+        vec!["block", "stat", cid.as_str()],
+        vec!["dag", "export", cid.as_str()],
+        vec!["--json", "ls", cid.as_str()],
     ] {
-        let mut child = k
-            .cmd(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        // Read a little, then hang up, as `| head -1` does.
-        let mut stdout = child.stdout.take().expect("stdout");
-        let mut buf = [0u8; 16];
-        let _ = stdout.read(&mut buf);
-        drop(stdout);
-        let out = child.wait_with_output().expect("wait");
-        assert_no_panic(&out);
+        for read_first in [false, true] {
+            let mut child = k
+                .cmd(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            // Hang up at once, or after a little, as `| head -c 16` does.
+            let mut stdout = child.stdout.take().expect("stdout");
+            if read_first {
+                let mut buf = [0u8; 16];
+                let _ = stdout.read(&mut buf);
+            }
+            drop(stdout);
+            let out = child.wait_with_output().expect("wait");
+            assert_no_panic(&out);
+        }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::call;
 use crate::cli::{AddArgs, BlockCommand, Command, DagCommand, PinCommand, RefsArgs, RepoCommand};
-use crate::output::{byte_bar, print_json};
+use crate::output::{byte_bar, outln, print_json};
 
 /// Listing limit the CLI asks for: everything (the catalogue's default limit is for agents).
 const ALL: u64 = u32::MAX as u64;
@@ -230,7 +230,7 @@ async fn pin(kit: &Kit, p: PinCommand, json: bool) -> anyhow::Result<()> {
             }
             let how = if recursive { "recursively" } else { "directly" };
             for c in out["pins"].as_array().into_iter().flatten() {
-                println!("pinned {} {how}", str_of(c));
+                outln!("pinned {} {how}", str_of(c));
             }
         }
         PinCommand::Rm { paths, recursive } => {
@@ -245,7 +245,7 @@ async fn pin(kit: &Kit, p: PinCommand, json: bool) -> anyhow::Result<()> {
                 return print_json(&out);
             }
             for c in out["pins"].as_array().into_iter().flatten() {
-                println!("unpinned {}", str_of(c));
+                outln!("unpinned {}", str_of(c));
             }
         }
         PinCommand::Ls { paths, kind, quiet } => {
@@ -280,7 +280,7 @@ async fn pin(kit: &Kit, p: PinCommand, json: bool) -> anyhow::Result<()> {
             if json {
                 return print_json(&out);
             }
-            println!(
+            outln!(
                 "updated {} to {}",
                 str_of(&out["pins"][0]),
                 str_of(&out["pins"][1])
@@ -301,17 +301,17 @@ async fn pin(kit: &Kit, p: PinCommand, json: bool) -> anyhow::Result<()> {
                 for p in out["pins"].as_array().into_iter().flatten() {
                     if p["ok"] == true {
                         if !quiet {
-                            println!("{} ok", str_of(&p["cid"]));
+                            outln!("{} ok", str_of(&p["cid"]));
                         }
                         continue;
                     }
                     if quiet {
-                        println!("{}", str_of(&p["cid"]));
+                        outln!("{}", str_of(&p["cid"]));
                         continue;
                     }
-                    println!("{} broken", str_of(&p["cid"]));
+                    outln!("{} broken", str_of(&p["cid"]));
                     for b in p["bad_nodes"].as_array().into_iter().flatten() {
-                        println!("  {}: {}", str_of(&b["cid"]), str_of(&b["error"]));
+                        outln!("  {}: {}", str_of(&b["cid"]), str_of(&b["error"]));
                     }
                 }
             }
@@ -356,11 +356,11 @@ async fn repo(kit: &Kit, r: RepoCommand, json: bool) -> anyhow::Result<()> {
                     n.to_string()
                 }
             };
-            println!("NumObjects: {}", out["num_objects"]);
-            println!("RepoSize:   {}", size(&out["repo_size"]));
-            println!("StorageMax: {}", size(&out["storage_max"]));
-            println!("RepoPath:   {}", str_of(&out["repo_path"]));
-            println!("Version:    {}", str_of(&out["version"]));
+            outln!("NumObjects: {}", out["num_objects"]);
+            outln!("RepoSize:   {}", size(&out["repo_size"]));
+            outln!("StorageMax: {}", size(&out["storage_max"]));
+            outln!("RepoPath:   {}", str_of(&out["repo_path"]));
+            outln!("Version:    {}", str_of(&out["version"]));
         }
         RepoCommand::Verify => {
             let out = call(kit, "ipfs_repo_verify", json!({}), &OpContext::default()).await?;
@@ -378,14 +378,14 @@ async fn repo(kit: &Kit, r: RepoCommand, json: bool) -> anyhow::Result<()> {
                 print_json(&out)?;
             } else {
                 for b in out["corrupted"].as_array().into_iter().flatten() {
-                    println!(
+                    outln!(
                         "block {} corrupted: {}",
                         str_of(&b["cid"]),
                         str_of(&b["error"])
                     );
                 }
                 if out["ok"] == true {
-                    println!("verified repo integrity ({} blocks)", out["checked"]);
+                    outln!("verified repo integrity ({} blocks)", out["checked"]);
                 }
             }
             if out["ok"] != true {
@@ -445,7 +445,7 @@ async fn block(kit: &Kit, b: BlockCommand, json: bool) -> anyhow::Result<()> {
                 if json {
                     print_json(&out)?;
                 } else {
-                    println!("{}", str_of(&out["cid"]));
+                    outln!("{}", str_of(&out["cid"]));
                 }
             }
         }
@@ -466,7 +466,7 @@ async fn block(kit: &Kit, b: BlockCommand, json: bool) -> anyhow::Result<()> {
             if json {
                 return print_json(&out);
             }
-            println!("Key: {}\nSize: {}", str_of(&out["cid"]), out["size"]);
+            outln!("Key: {}\nSize: {}", str_of(&out["cid"]), out["size"]);
         }
         BlockCommand::Rm { cids, force, quiet } => {
             let out = call(
@@ -481,7 +481,7 @@ async fn block(kit: &Kit, b: BlockCommand, json: bool) -> anyhow::Result<()> {
             }
             if !quiet {
                 for c in out["removed"].as_array().into_iter().flatten() {
-                    println!("removed {}", str_of(c));
+                    outln!("removed {}", str_of(c));
                 }
             }
         }
@@ -511,7 +511,7 @@ async fn dag(kit: &Kit, d: DagCommand, json: bool) -> anyhow::Result<()> {
             if json {
                 return print_json(&out);
             }
-            println!("{}", str_of(&out["cid"]));
+            outln!("{}", str_of(&out["cid"]));
         }
         DagCommand::Get { path, output_codec } => {
             if output_codec != "dag-json" {
@@ -552,9 +552,9 @@ async fn dag(kit: &Kit, d: DagCommand, json: bool) -> anyhow::Result<()> {
             }
             for r in out["roots"].as_array().into_iter().flatten() {
                 if r["pinned"] == true {
-                    println!("Pinned root\t{}\tsuccess", str_of(&r["cid"]));
+                    outln!("Pinned root\t{}\tsuccess", str_of(&r["cid"]));
                 } else {
-                    println!("Root\t{}", str_of(&r["cid"]));
+                    outln!("Root\t{}", str_of(&r["cid"]));
                 }
             }
         }
