@@ -19,6 +19,12 @@ INTEROP = os.path.join(ROOT, "tests", "interop")
 MIB = 1024 * 1024
 
 
+def median_of(runs, fn):
+    """Run fn() `runs` times; return the run with the median time (fn returns (dt, rss, out))."""
+    results = sorted((fn() for _ in range(runs)), key=lambda r: r[0])
+    return results[len(results) // 2]
+
+
 def timed(cmd, stdout=subprocess.DEVNULL, env=None):
     """Run under /usr/bin/time -f %M to get this process's own peak RSS (KiB)."""
     with tempfile.NamedTemporaryFile("r") as tf:
@@ -36,6 +42,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--dir", default=None, help="work directory (default: a temp dir under /work or /tmp)")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each measurement; the median is shown")
     args = ap.parse_args()
     size = args.size_mib * MIB
 
@@ -58,44 +65,67 @@ def main():
         def mbps(dt):
             return size / MIB / dt
 
+        R = args.runs
+        subprocess.run(["sync"], check=True)
+
+        def dd():
+            out = os.path.join(work, "dd.out")
+            r = timed(["dd", f"if={data}", f"of={out}", "bs=1M", "conv=fdatasync", "status=none"])
+            os.remove(out)
+            subprocess.run(["sync"], check=True)
+            return r
+
         # dd with fdatasync: the disk's sequential write speed, the bar for persistent add.
-        dt, rss, _ = timed(["dd", f"if={data}", f"of={os.path.join(work, 'dd.out')}", "bs=1M", "conv=fdatasync", "status=none"])
+        dt, rss, _ = median_of(R, dd)
         rows.append(("dd conv=fdatasync", "write", mbps(dt), rss))
-        os.remove(os.path.join(work, "dd.out"))
         # warm the page cache for the input
         subprocess.run(["cat", data], stdout=subprocess.DEVNULL, check=True)
 
         home = os.path.join(work, "home")
-        dt, rss, out = timed([kit, "--home", home, "add", "-Q", "-n", data], stdout=subprocess.PIPE)
+        dt, rss, out = median_of(R, lambda: timed([kit, "--home", home, "add", "-Q", "-n", data], stdout=subprocess.PIPE))
         only_hash_cid = out.decode().strip()
         rows.append(("ipfs-kit", "only-hash", mbps(dt), rss))
-        dt, rss, out = timed([kit, "--home", home, "add", "-Q", data], stdout=subprocess.PIPE)
+
+        def kit_add():
+            shutil.rmtree(home, ignore_errors=True)
+            subprocess.run(["sync"], check=True)
+            return timed([kit, "--home", home, "add", "-Q", data], stdout=subprocess.PIPE)
+
+        dt, rss, out = median_of(R, kit_add)
         cid = out.decode().strip()
         assert cid == only_hash_cid, (cid, only_hash_cid)
         rows.append(("ipfs-kit", "add (persistent, synced)", mbps(dt), rss))
         subprocess.run([kit, "--home", home, "cat", cid], stdout=subprocess.DEVNULL, check=True)
-        dt, rss, _ = timed([kit, "--home", home, "cat", cid])
+        dt, rss, _ = median_of(R, lambda: timed([kit, "--home", home, "cat", cid]))
         rows.append(("ipfs-kit", "cat (page cache)", mbps(dt), rss))
 
         js = os.path.join(INTEROP, "bench-importer.mjs")
-        dt, rss, out = timed(["node", js, "only-hash", data], stdout=subprocess.PIPE)
+        dt, rss, out = median_of(R, lambda: timed(["node", js, "only-hash", data], stdout=subprocess.PIPE))
         js_cid = out.decode().strip()
         rows.append(("ipfs-unixfs-importer", "only-hash", mbps(dt), rss))
-        dt, rss, out = timed(["node", js, "fs", data, os.path.join(work, "jsblocks")], stdout=subprocess.PIPE)
-        rows.append(("ipfs-unixfs-importer", "add (blockstore-fs)", mbps(dt), rss))
+
+        def js_add():
+            blocks = os.path.join(work, "jsblocks")
+            shutil.rmtree(blocks, ignore_errors=True)
+            subprocess.run(["sync"], check=True)
+            return timed(["node", js, "fs", data, blocks], stdout=subprocess.PIPE)
+
+        dt, rss, out = median_of(R, js_add)
+        rows.append(("ipfs-unixfs-importer", "add (blockstore-fs, no fsync)", mbps(dt), rss))
         if js_cid != cid:
             print(f"WARNING: CIDs differ: ipfs-kit {cid}, importer {js_cid}")
 
         print(f"\nfile: {args.size_mib} MiB of random bytes, default options (CIDv0, size-262144, balanced); CID {cid}")
         print(f"machine: {os.cpu_count()} cores\n")
-        print(f"{'program':<22} {'work':<26} {'MB/s':>9} {'peak RSS MiB':>13}")
+        print(f"median of {R} runs each; MiB/s = 2^20 bytes per second")
+        print(f"{'program':<22} {'work':<30} {'MiB/s':>9} {'peak RSS MiB':>13}")
         for prog, work_, speed, rss in rows:
-            print(f"{prog:<22} {work_:<26} {speed:>9.0f} {rss:>13.1f}")
+            print(f"{prog:<22} {work_:<30} {speed:>9.0f} {rss:>13.1f}")
         get = {(p, w): s for p, w, s, _ in rows}
         print()
         print(f"only-hash: ipfs-kit / importer = {get[('ipfs-kit', 'only-hash')] / get[('ipfs-unixfs-importer', 'only-hash')]:.1f}x")
         print(f"persistent add: ipfs-kit / dd fdatasync = {100 * get[('ipfs-kit', 'add (persistent, synced)')] / get[('dd conv=fdatasync', 'write')]:.0f} %")
-        print(f"persistent add: ipfs-kit / importer+fs = {get[('ipfs-kit', 'add (persistent, synced)')] / get[('ipfs-unixfs-importer', 'add (blockstore-fs)')]:.1f}x")
+        print(f"persistent add: ipfs-kit / importer+fs = {get[('ipfs-kit', 'add (persistent, synced)')] / get[('ipfs-unixfs-importer', 'add (blockstore-fs, no fsync)')]:.1f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

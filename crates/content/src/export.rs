@@ -38,6 +38,6 @@ pub use get::{GetOptions, GetSummary, get};
 pub use ls::{LsEntry, LsIter, ls};
 pub use node::{NodeKind, default_mode};
 pub use path::{MAX_PATH_SEGMENTS, parse_ipfs_path, resolve, resolve_path, validate_entry_name};
-pub use reader::{FileReader, MAX_FILE_DEPTH, REMOTE_READ_AHEAD, cat};
+pub use reader::{FileReader, MAX_FILE_DEPTH, READ_AHEAD, cat};
 pub use stat::{Stat, stat};
 pub use tar::get_tar;

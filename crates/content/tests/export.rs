@@ -210,7 +210,7 @@ fn check_ranges(s: &MemoryBlocks, cid: &Cid, data: &[u8]) {
         }
     }
     // chunk API (with and without parallel read-ahead) and small-buffer reads agree
-    for ra in [4096, export::REMOTE_READ_AHEAD] {
+    for ra in [4096, export::READ_AHEAD] {
         let mut r = export::FileReader::open(s, cid)
             .unwrap()
             .with_read_ahead(ra);
@@ -525,7 +525,7 @@ fn inconsistent_and_missing_blocks_are_errors() {
             "{r:?}"
         );
         let r = export::FileReader::open(&s, &root)
-            .map(|r| r.with_read_ahead(export::REMOTE_READ_AHEAD))
+            .map(|r| r.with_read_ahead(export::READ_AHEAD))
             .and_then(|mut r| r.write_to(&mut std::io::sink()));
         assert!(
             matches!(r, Err(Error::NotFound(c)) if c == *victim),

@@ -197,7 +197,9 @@ fn cat(
 ) -> anyhow::Result<()> {
     let blocks = kit.repo().blocks();
     let cid = export::resolve_path(blocks, path).map_err(OpError::from)?;
-    let mut reader = export::cat(blocks, &cid, offset, length).map_err(OpError::from)?;
+    let mut reader = export::cat(blocks, &cid, offset, length)
+        .map_err(OpError::from)?
+        .with_read_ahead(export::READ_AHEAD);
     let total = reader.end().saturating_sub(reader.position());
     let bar = byte_bar(
         Some(progress && std::io::stderr().is_terminal()),
