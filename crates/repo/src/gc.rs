@@ -145,7 +145,8 @@ pub(crate) fn run(
     }
     progress(GcProgress::Marked(marked.len() as u64));
 
-    // Sweep. Each removal is one unlink, so a crash mid-sweep leaves only unmarked blocks gone.
+    // Sweep. Removals are committed in batches, so a crash mid-sweep leaves only unmarked
+    // blocks gone.
     let mut report = GcReport::default();
     for item in bs.list()? {
         if cancel.load(Ordering::Relaxed) {
@@ -165,5 +166,10 @@ pub(crate) fn run(
         }
     }
     bs.sync()?;
+    // Reclaim the space: rewrite packs that the sweep left mostly dead.
+    if !report.cancelled {
+        let c = bs.compact(cancel)?;
+        tracing::debug!(packs = c.packs, reclaimed = c.reclaimed, "gc compaction");
+    }
     Ok(report)
 }

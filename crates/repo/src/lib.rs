@@ -1,4 +1,4 @@
-//! The embedded IPFS node's persistent state in one directory: a flat-file [`Blockstore`], pin
+//! The embedded IPFS node's persistent state in one directory: a pack-file [`Blockstore`], pin
 //! sets ([`PinStore`], redb), mark-and-sweep GC, `refs`, `repo stat` / `repo verify`, and the
 //! repo lock that keeps a second process out.
 //!
@@ -13,8 +13,8 @@
 //! assert_eq!(&repo.blocks().get(&cid).unwrap()[..], b"hi");
 //! ```
 //!
-//! Layout: `version` (format version), `repo.lock` (OS lock + holder's pid), `blocks/` (see
-//! [`blockstore`]), `blocks/.temp/` (in-flight writes), `pins.redb`.
+//! Layout: `version` (format version), `repo.lock` (OS lock + holder's pid), `blocks/index.redb`
+//! and `blocks/packs/<n>.pack` (see [`blockstore`]), `pins.redb`.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod blockstore;
@@ -33,7 +33,7 @@ use std::sync::atomic::AtomicBool;
 use cid::Cid;
 use ipfs_kit_content::{Block, dag};
 
-pub use blockstore::{BlockList, Blockstore};
+pub use blockstore::{BlockList, BlockLocation, Blockstore};
 pub use error::{Error, Result};
 pub use gc::{GcExclusive, GcLock, GcProgress, GcReport, GcShared};
 pub use pins::PinStore;
@@ -43,7 +43,7 @@ use pins::Set;
 use walk::{Check, incomplete, walk_dag};
 
 /// The repo format version this build reads and writes.
-pub const REPO_VERSION: u32 = 1;
+pub const REPO_VERSION: u32 = 2;
 
 /// Default `StorageMax` (Kubo's default `Datastore.StorageMax`, 10 GB).
 pub const DEFAULT_STORAGE_MAX: u64 = 10_000_000_000;
@@ -52,10 +52,11 @@ pub const DEFAULT_STORAGE_MAX: u64 = 10_000_000_000;
 #[derive(Debug)]
 pub struct Repo {
     path: PathBuf,
-    _lock: File,
     gc: Arc<GcLock>,
+    // Dropped before the lock: the blockstore commits its pending changes on drop.
     blocks: Blockstore,
     pins: PinStore,
+    _lock: File,
 }
 
 /// How a CID is pinned.
@@ -136,7 +137,8 @@ pub struct PinVerify {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RepoStat {
-    /// Bytes used by the repo on disk (blocks plus pin database and metadata).
+    /// Bytes used by the repo on disk (pack files, block index, pin database and metadata);
+    /// removed blocks keep taking space until GC compacts their pack.
     pub repo_size: u64,
     /// Configured maximum size in bytes.
     pub storage_max: u64,
@@ -182,19 +184,15 @@ impl Repo {
         }
         let bdir = path.join("blocks");
         fs::create_dir_all(&bdir).map_err(|e| Error::io("create", &bdir, e))?;
-        let sharding = bdir.join("SHARDING");
-        if !sharding.exists() {
-            write_atomic(&bdir, "SHARDING", b"/repo/flatfs/shard/v1/next-to-last/2\n")?;
-        }
         let gc = Arc::new(GcLock::default());
         let blocks = Blockstore::open(bdir, Arc::clone(&gc))?;
         let pins = PinStore::open(&path.join("pins.redb"))?;
         Ok(Repo {
             path,
-            _lock: lock,
             gc,
             blocks,
             pins,
+            _lock: lock,
         })
     }
 
@@ -463,12 +461,11 @@ impl Repo {
     /// `repo stat`.
     pub fn stat(&self) -> Result<RepoStat> {
         let mut num_objects = 0u64;
-        let mut repo_size = 0u64;
         for item in self.blocks.list()? {
-            let (_, size) = item?;
+            item?;
             num_objects += 1;
-            repo_size += size;
         }
+        let mut repo_size = self.blocks.disk_usage()?;
         for f in ["pins.redb", "version", "repo.lock"] {
             if let Ok(m) = fs::metadata(self.path.join(f)) {
                 repo_size += m.len();

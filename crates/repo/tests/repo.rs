@@ -44,6 +44,22 @@ fn put_dag(repo: &Repo, seed: u64, n: usize) -> (Cid, Vec<Cid>) {
     (root, all)
 }
 
+/// Flip one byte of a stored block, in place in its pack file.
+fn flip_byte(repo: &Repo, cid: &Cid, at: u64) {
+    use std::os::unix::fs::FileExt;
+    let loc = repo.blocks().locate(cid).unwrap().expect("stored");
+    assert!(at < loc.len);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&loc.path)
+        .unwrap();
+    let mut b = [0u8; 1];
+    f.read_exact_at(&mut b, loc.offset + at).unwrap();
+    b[0] ^= 0x01;
+    f.write_all_at(&b, loc.offset + at).unwrap();
+}
+
 fn never() -> AtomicBool {
     AtomicBool::new(false)
 }
@@ -129,10 +145,7 @@ fn corruption_is_detected_never_served() {
     let (root, all) = put_dag(&repo, 2, 3);
     repo.pin_add(&root, true, "").unwrap();
     let victim = all[1];
-    let p = repo.blocks().path_of(victim.hash());
-    let mut bytes = std::fs::read(&p).unwrap();
-    bytes[0] ^= 0x01;
-    std::fs::write(&p, &bytes).unwrap();
+    flip_byte(&repo, &victim, 0);
     assert!(matches!(
         repo.blocks().get(&victim),
         Err(Error::Content(ipfs_kit_content::Error::Corrupted(c))) if c == victim
