@@ -22,7 +22,6 @@
 //!
 //! [`BlockSource`]: crate::BlockSource
 
-mod control;
 mod get;
 mod hamt;
 mod ls;
@@ -33,7 +32,7 @@ mod stat;
 mod tar;
 mod walk;
 
-pub use control::Control;
+pub use crate::Control;
 pub use get::{GetOptions, GetSummary, get};
 pub use ls::{LsEntry, LsIter, ls};
 pub use node::{NodeKind, default_mode};

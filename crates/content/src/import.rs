@@ -15,10 +15,10 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use cid::Cid;
 
+pub use crate::Control;
 use crate::pb::PbNode;
 use crate::{BlockSink, Codec, Error, HashAlg, Result, block_cid};
 
@@ -69,69 +69,6 @@ impl AddedEntry {
             cid: link.cid,
             size: link.tsize,
             bytes,
-        }
-    }
-}
-
-/// Progress and cancellation of an import.
-///
-/// `progress` is called with the total number of content bytes hashed so far by this
-/// `Control` (across all files of an add), once per batch of at most a few MiB and once per
-/// small file. Small files of a directory are hashed in parallel, so calls may come from rayon
-/// worker threads and two calls may arrive out of order (keep the maximum). `cancel` is
-/// polled between batches and between files; once it is `true` the import stops with
-/// [`Error::Cancelled`].
-#[derive(Default)]
-pub struct Control<'a> {
-    progress: Option<&'a (dyn Fn(u64) + Sync)>,
-    cancel: Option<&'a AtomicBool>,
-    done: AtomicU64,
-}
-
-impl std::fmt::Debug for Control<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Control")
-            .field("bytes_done", &self.bytes_done())
-            .field("has_progress", &self.progress.is_some())
-            .field("has_cancel", &self.cancel.is_some())
-            .finish()
-    }
-}
-
-impl<'a> Control<'a> {
-    /// No progress reporting, no cancellation.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Report progress to `f` (total content bytes so far).
-    pub fn with_progress(mut self, f: &'a (dyn Fn(u64) + Sync)) -> Self {
-        self.progress = Some(f);
-        self
-    }
-
-    /// Stop with [`Error::Cancelled`] once `flag` is set.
-    pub fn with_cancel(mut self, flag: &'a AtomicBool) -> Self {
-        self.cancel = Some(flag);
-        self
-    }
-
-    /// Content bytes hashed so far.
-    pub fn bytes_done(&self) -> u64 {
-        self.done.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn check(&self) -> Result<()> {
-        match self.cancel {
-            Some(c) if c.load(Ordering::Relaxed) => Err(Error::Cancelled),
-            _ => Ok(()),
-        }
-    }
-
-    pub(crate) fn advance(&self, n: u64) {
-        let total = self.done.fetch_add(n, Ordering::Relaxed) + n;
-        if let Some(p) = self.progress {
-            p(total);
         }
     }
 }
@@ -197,7 +134,7 @@ pub fn import_file<R: Read + Send>(
     reader: R,
     opts: &ImportOptions,
     sink: &dyn BlockSink,
-    control: &Control<'_>,
+    control: &Control,
 ) -> Result<AddedEntry> {
     opts.validate()?;
     let w = NodeWriter { opts, sink };
@@ -243,7 +180,7 @@ pub fn add_paths(
     paths: &[PathBuf],
     opts: &ImportOptions,
     sink: &dyn BlockSink,
-    control: &Control<'_>,
+    control: &Control,
 ) -> Result<Vec<AddedEntry>> {
     opts.validate()?;
     if paths.is_empty() {
@@ -303,7 +240,7 @@ pub fn add_path(
     path: &Path,
     opts: &ImportOptions,
     sink: &dyn BlockSink,
-    control: &Control<'_>,
+    control: &Control,
 ) -> Result<AddedEntry> {
     let mut all = add_paths(&[path.to_path_buf()], opts, sink, control)?;
     all.pop()

@@ -499,8 +499,8 @@ fn dereferenced_symlinks_and_loops() {
 
 #[test]
 fn cancellation_and_progress() {
-    let flag = AtomicBool::new(true);
-    let control = Control::new().with_cancel(&flag);
+    let flag = std::sync::Arc::new(AtomicBool::new(true));
+    let control = Control::new().with_cancel(flag);
     let r = import_file(
         "x",
         std::io::repeat(1).take(10 << 20),
@@ -510,11 +510,11 @@ fn cancellation_and_progress() {
     );
     assert!(matches!(r, Err(Error::Cancelled)));
 
-    let last = std::sync::atomic::AtomicU64::new(0);
-    let report = |n: u64| {
-        last.fetch_max(n, std::sync::atomic::Ordering::Relaxed);
-    };
-    let control = Control::new().with_progress(&report);
+    let last = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen = std::sync::Arc::clone(&last);
+    let control = Control::new().with_progress(move |n: u64| {
+        seen.fetch_max(n, std::sync::atomic::Ordering::Relaxed);
+    });
     let size = 9 << 20;
     import_file(
         "x",

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use cid::Cid;
 
-use super::control::Control;
 use super::reader::FileReader;
 use super::walk::{Event, Meta, TreeWalk};
+use crate::Control;
 use crate::unixfs::Mtime;
 use crate::{BlockSource, Error, Result};
 

@@ -6,8 +6,8 @@ use bytes::{Buf, Bytes};
 use cid::Cid;
 use rayon::prelude::*;
 
-use super::control::Control;
 use super::node::{Loaded, decode, fetch, load, not_a_file};
+use crate::Control;
 use crate::unixfs::DataType;
 use crate::{BlockSource, Error, Result};
 

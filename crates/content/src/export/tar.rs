@@ -4,12 +4,12 @@ use std::io::Write;
 
 use cid::Cid;
 
-use super::control::Control;
 use super::get::GetSummary;
 use super::node::{NodeKind, default_mode};
 use super::path::validate_entry_name;
 use super::reader::FileReader;
 use super::walk::{Event, Meta, TreeWalk};
+use crate::Control;
 use crate::{BlockSource, Result};
 
 const BLOCK: usize = 512;

@@ -311,7 +311,7 @@ pub(crate) fn add_fs_path(
     out_path: &str,
     toplevel: bool,
     w: &NodeWriter<'_>,
-    control: &Control<'_>,
+    control: &Control,
     out: &mut Outputs,
 ) -> Result<Option<(NodeLink, u64)>> {
     let opts = w.opts;
@@ -470,7 +470,7 @@ fn add_file(
     path: &Path,
     md: &Metadata,
     w: &NodeWriter<'_>,
-    control: &Control<'_>,
+    control: &Control,
 ) -> Result<(NodeLink, u64)> {
     let f = fs::File::open(path).map_err(|e| io_err(path, e))?;
     import_reader(f, meta_for(w.opts, md, false), w, control)

@@ -161,7 +161,7 @@ pub(crate) fn import_reader<R: Read + Send>(
     reader: R,
     meta: Meta,
     w: &NodeWriter<'_>,
-    control: &Control<'_>,
+    control: &Control,
 ) -> Result<(NodeLink, u64)> {
     control.check()?;
     let opts = w.opts;
@@ -283,7 +283,7 @@ fn encode_leaf(kind: DataType, chunk: &[u8]) -> Vec<u8> {
 /// Leaves in file order, hashed a batch at a time.
 struct LeafStream<'w, 'c> {
     w: &'w NodeWriter<'w>,
-    control: &'c Control<'c>,
+    control: &'c Control,
     kind: DataType,
     pending: Option<Vec<Chunk>>,
     rx: Option<Receiver<io::Result<Vec<Chunk>>>>,
@@ -294,7 +294,7 @@ struct LeafStream<'w, 'c> {
 impl<'w, 'c> LeafStream<'w, 'c> {
     fn new(
         w: &'w NodeWriter<'w>,
-        control: &'c Control<'c>,
+        control: &'c Control,
         kind: DataType,
         first: Vec<Chunk>,
         rx: Option<Receiver<io::Result<Vec<Chunk>>>>,

@@ -150,10 +150,10 @@ impl Operation for Add {
                 Source::Bytes(b, _) => Some(b.len() as u64),
                 _ => None,
             };
-            let report = |done: u64| cx.progress(done, total, "bytes");
+            let progress_cx = cx.clone();
             let control = Control::new()
-                .with_progress(&report)
-                .with_cancel(cx.cancel_flag());
+                .with_progress(move |done| progress_cx.progress(done, total, "bytes"))
+                .with_cancel(cx.cancel_arc());
             // Held across import and pin: GC may not remove blocks of an add in flight.
             let _hold = kit.repo().gc_shared();
             let sink: &dyn BlockSink = if only_hash {
