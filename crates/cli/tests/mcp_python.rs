@@ -1,0 +1,187 @@
+//! The MCP face driven by a client no one here wrote: the official Python MCP SDK (pip `mcp`, pinned in
+//! tests/mcp/requirements.txt), over stdio (`ipfs-kit mcp`) and streamable HTTP (`ipfs-kit mcp --http`).
+//! The checks themselves live in tests/mcp/client_check.py; this file installs the SDK into tests/mcp/.venv on
+//! first use (CI pre-installs it), starts the servers, and fails with the script's report.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+fn mcp_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp")
+}
+
+/// The venv's interpreter, creating the venv and installing the pinned SDK when missing or stale.
+/// Fails loudly: a missing peer is a failed test, never a skipped one.
+fn python() -> PathBuf {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = mcp_dir();
+    let venv = dir.join(".venv");
+    let py = venv.join("bin/python");
+    let requirements = std::fs::read_to_string(dir.join("requirements.txt")).unwrap();
+    let stamp = venv.join("installed-requirements.txt");
+    if py.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str())
+    {
+        return py;
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .expect("python3 is needed for the MCP client tests (Debian: apt-get install python3 python3-venv)");
+    assert!(
+        status.success(),
+        "python3 -m venv {} failed",
+        venv.display()
+    );
+    let status = Command::new(&py)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(dir.join("requirements.txt"))
+        .status()
+        .expect("pip of the venv runs");
+    assert!(
+        status.success(),
+        "pip install -r tests/mcp/requirements.txt failed"
+    );
+    std::fs::write(&stamp, requirements).unwrap();
+    py
+}
+
+/// Every operation of the catalogue: each must be a tool.
+fn catalogue_names() -> String {
+    ipfs_kit_ops::Catalogue::standard()
+        .iter()
+        .map(|op| op.name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A server process killed when the test ends, however it ends.
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `ipfs-kit --home HOME mcp --http 127.0.0.1:PORT [extra]`, once it accepts connections.
+fn start_http(home: &Path, extra: &[&str]) -> (Server, u16) {
+    let port = free_port();
+    std::fs::create_dir_all(home).unwrap();
+    let log = home.join("mcp-http.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_ipfs-kit"))
+        .arg("--home")
+        .arg(home)
+        .args(["mcp", "--http", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let err = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("ipfs-kit mcp --http exited with {status}: {err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ipfs-kit mcp --http never listened on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, port)
+}
+
+/// Run client_check.py with `args`; panic with its report unless every check passed.
+fn run_client_check(args: &[String]) {
+    let work = tempfile::tempdir().unwrap();
+    let out = Command::new(python())
+        .arg(mcp_dir().join("client_check.py"))
+        .args(args)
+        .arg("--work")
+        .arg(work.path())
+        .args(["--expect-tools", &catalogue_names()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    let last = stdout.lines().last().unwrap_or("");
+    assert!(
+        out.status.success() && last.ends_with(" 0 failed") && !last.starts_with("0 passed"),
+        "Python MCP SDK checks failed ({}):\n{stdout}\n--- stderr ---\n{stderr}",
+        out.status
+    );
+}
+
+#[test]
+fn python_sdk_over_stdio() {
+    let home = tempfile::tempdir().unwrap();
+    run_client_check(&[
+        "stdio".into(),
+        "--bin".into(),
+        env!("CARGO_BIN_EXE_ipfs-kit").into(),
+        "--home".into(),
+        home.path().display().to_string(),
+    ]);
+}
+
+#[test]
+fn python_sdk_over_stdio_initialize_handshake() {
+    let home = tempfile::tempdir().unwrap();
+    run_client_check(&[
+        "stdio".into(),
+        "--mode".into(),
+        "legacy".into(),
+        "--bin".into(),
+        env!("CARGO_BIN_EXE_ipfs-kit").into(),
+        "--home".into(),
+        home.path().display().to_string(),
+    ]);
+}
+
+#[test]
+fn python_sdk_over_streamable_http() {
+    let home = tempfile::tempdir().unwrap();
+    let (_server, port) = start_http(home.path(), &[]);
+    run_client_check(&[
+        "http".into(),
+        "--url".into(),
+        format!("http://127.0.0.1:{port}/mcp"),
+    ]);
+}
+
+#[test]
+fn python_sdk_over_streamable_http_initialize_handshake() {
+    let home = tempfile::tempdir().unwrap();
+    let (_server, port) = start_http(home.path(), &[]);
+    run_client_check(&[
+        "http".into(),
+        "--mode".into(),
+        "legacy".into(),
+        "--url".into(),
+        format!("http://127.0.0.1:{port}/mcp"),
+    ]);
+}
