@@ -193,30 +193,28 @@ impl Kit {
         p
     }
 
-    /// Everything a failed command must leave alone: the block files (names and bytes), the pins,
-    /// and what `repo stat` counts.
-    fn snapshot(&self) -> (BTreeMap<PathBuf, Vec<u8>>, Value, u64) {
+    /// Everything a failed command must leave alone: the pack files holding the blocks (names
+    /// and bytes), the pins, what `repo stat` counts, and the blocks the index lists.
+    fn snapshot(&self) -> (BTreeMap<PathBuf, Vec<u8>>, Value, u64, String) {
         let pins = self.json(&["pin", "ls"]);
         let objects = self.json(&["repo", "stat"])["num_objects"]
             .as_u64()
             .expect("num_objects");
+        let local = self.ok(&["refs", "local"]);
         let mut blocks = BTreeMap::new();
         let root = self.home.path().join("repo/blocks");
-        if root.exists() {
-            for entry in walk(&root) {
-                if entry.is_file() {
-                    let bytes = std::fs::read(&entry).expect("read block");
-                    blocks.insert(entry.strip_prefix(&root).expect("rel").to_path_buf(), bytes);
-                }
-            }
+        for entry in self.block_files() {
+            let bytes = std::fs::read(&entry).expect("read pack");
+            blocks.insert(entry.strip_prefix(&root).expect("rel").to_path_buf(), bytes);
         }
-        (blocks, pins, objects)
+        (blocks, pins, objects, local)
     }
 
+    /// The pack files the blocks are stored in.
     fn block_files(&self) -> Vec<PathBuf> {
         walk(&self.home.path().join("repo/blocks"))
             .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "data"))
+            .filter(|p| p.extension().is_some_and(|e| e == "pack"))
             .collect()
     }
 }
@@ -1146,8 +1144,9 @@ fn bad_cars_change_nothing() {
     );
 }
 
-/// Flip one byte in the stored block whose file contains `needle`.
-fn corrupt_block_containing(k: &Kit, needle: &[u8]) -> PathBuf {
+/// Flip one byte in the stored block that contains `needle`, in place in its pack file. Returns
+/// the pack file and the tampered bytes around the needle.
+fn corrupt_block_containing(k: &Kit, needle: &[u8]) -> (PathBuf, Vec<u8>) {
     let file = k
         .block_files()
         .into_iter()
@@ -1166,7 +1165,9 @@ fn corrupt_block_containing(k: &Kit, needle: &[u8]) -> PathBuf {
         + needle.len() / 2;
     bytes[at] ^= 0x20;
     std::fs::write(&file, &bytes).expect("write");
-    file
+    let from = at.saturating_sub(needle.len());
+    let to = (at + needle.len()).min(bytes.len());
+    (file, bytes[from..to].to_vec())
 }
 
 #[test]
@@ -1175,11 +1176,12 @@ fn corrupted_block_on_disk_is_reported_never_served() {
     let secret = b"TOP-SECRET-PAYLOAD-0123456789";
     let cid = k.add_bytes(secret, &[]);
     let fine = k.add_bytes(b"an intact file", &[]);
-    let file = corrupt_block_containing(&k, b"SECRET-PAYLOAD");
+    let (file, tampered_block) = corrupt_block_containing(&k, b"SECRET-PAYLOAD");
     let tampered = std::fs::read(&file).expect("read");
     let leaked = |out: &[u8]| {
-        out.windows(10)
-            .any(|w| secret.windows(10).any(|s| s == w) || tampered.windows(10).any(|t| t == w))
+        out.windows(10).any(|w| {
+            secret.windows(10).any(|s| s == w) || tampered_block.windows(10).any(|t| t == w)
+        })
     };
     for args in [
         vec!["cat", cid.as_str()],

@@ -60,6 +60,53 @@ fn flip_byte(repo: &Repo, cid: &Cid, at: u64) {
     f.write_all_at(&b, loc.offset + at).unwrap();
 }
 
+/// A one-level DAG of `n` raw leaves of 300 bytes each; returns the root.
+fn put_flat_dag(repo: &Repo, seed: u64, n: usize) -> Cid {
+    let mut links = Vec::new();
+    for i in 0..n {
+        let data = format!("leaf {seed} {i} {}", "y".repeat(300));
+        let c = raw(data.as_bytes());
+        repo.blocks().put(&c, data.as_bytes()).unwrap();
+        links.push(PbLink::new(c, "", data.len() as u64));
+    }
+    let enc = PbNode {
+        links,
+        data: Some(Bytes::from_static(&[8, 2])),
+    }
+    .encode();
+    let root = block_cid(1, Codec::DagPb, HashAlg::Sha2_256, &enc).unwrap();
+    repo.blocks().put(&root, &enc).unwrap();
+    root
+}
+
+fn pack_files(dir: &Path) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir.join("blocks/packs"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Run a child until it prints `line`, then SIGKILL it.
+fn kill_after_line(mode: &str, dir: &Path, line: &str) {
+    let mut c = child(mode, dir).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(c.stdout.take().unwrap());
+    let mut l = String::new();
+    while !l.contains(line) {
+        l.clear();
+        assert!(out.read_line(&mut l).unwrap() > 0, "child exited early");
+    }
+    c.kill().unwrap();
+    c.wait().unwrap();
+}
+
 fn never() -> AtomicBool {
     AtomicBool::new(false)
 }
@@ -220,6 +267,44 @@ fn child_entry() {
                 if i % 7 == 6 {
                     repo.gc(&[], &mut |_| {}, &AtomicBool::new(false)).unwrap();
                 }
+            }
+        }
+        "unsynced" => {
+            let repo = Repo::open(&dir).unwrap();
+            for i in 0..50 {
+                let d = format!("synced {i}");
+                repo.blocks().put(&raw(d.as_bytes()), d.as_bytes()).unwrap();
+            }
+            repo.blocks().sync().unwrap();
+            println!("SYNCED");
+            for i in 0..50 {
+                let d = format!("unsynced {i}");
+                repo.blocks().put(&raw(d.as_bytes()), d.as_bytes()).unwrap();
+            }
+            println!("WRITTEN");
+            std::thread::sleep(Duration::from_secs(30));
+        }
+        "compact" => {
+            let repo = Repo::open(&dir).unwrap();
+            let seed0 = std::process::id() as u64 * 1_000_000;
+            for i in 0u64.. {
+                let seed = seed0 + i;
+                // more garbage than live data, so every GC compacts, in several batches
+                for g in 0..2500 {
+                    let d = format!("garbage {seed} {g} {}", "g".repeat(300));
+                    repo.blocks().put(&raw(d.as_bytes()), d.as_bytes()).unwrap();
+                }
+                let guard = repo.gc_shared();
+                let root = put_flat_dag(&repo, seed, 1500);
+                repo.pin_add(&root, true, "").unwrap();
+                drop(guard);
+                println!("PINNED {root}");
+                if i % 2 == 1 {
+                    println!("UNPINNING {root}");
+                    repo.pin_rm(&root, true).unwrap();
+                }
+                repo.gc(&[], &mut |_| {}, &AtomicBool::new(false)).unwrap();
+                println!("GC");
             }
         }
         other => panic!("unknown child mode {other}"),
@@ -515,4 +600,189 @@ fn pin_commit_cost() {
         repo.pin_ls(PinFilter::Recursive).unwrap().count(),
         n as usize
     );
+}
+
+#[test]
+fn recovery_truncates_uncommitted_tails_and_drops_unknown_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, all) = {
+        let repo = Repo::open(dir.path()).unwrap();
+        let r = put_dag(&repo, 40, 6);
+        repo.pin_add(&r.0, true, "").unwrap();
+        r
+    };
+    let clean = pack_files(dir.path());
+    assert_eq!(clean.len(), 1);
+    let packs = dir.path().join("blocks/packs");
+    // A torn record after the committed length (what a killed writer leaves) ...
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(packs.join(&clean[0].0))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"ikb1\xff\xff\x00\x00 torn record").unwrap();
+    drop(f);
+    // ... and a pack the index never heard of.
+    std::fs::write(packs.join("77.pack"), b"ikb1 stray").unwrap();
+    std::fs::write(packs.join("junk.tmp"), b"stray").unwrap();
+    let repo = Repo::open(dir.path()).unwrap();
+    assert_eq!(pack_files(dir.path()), clean);
+    for c in &all {
+        repo.blocks().get(c).unwrap();
+    }
+    let v = repo.verify(&mut |_| {}, &never()).unwrap();
+    assert_eq!((v.checked, v.corrupted.len()), (all.len() as u64, 0));
+    // Appending goes on where the committed data ends.
+    let (r2, all2) = put_dag(&repo, 41, 3);
+    repo.pin_add(&r2, true, "").unwrap();
+    drop(repo);
+    let repo = Repo::open(dir.path()).unwrap();
+    for c in all.iter().chain(&all2) {
+        repo.blocks().get(c).unwrap();
+    }
+    assert!(repo.pin_verify().unwrap().iter().all(|p| p.ok));
+    assert_eq!(
+        repo.stat().unwrap().num_objects,
+        (all.len() + all2.len()) as u64
+    );
+    let _ = root;
+}
+
+#[test]
+fn kill_minus_nine_keeps_synced_blocks_and_drops_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    kill_after_line("unsynced", dir.path(), "WRITTEN");
+    let before = pack_files(dir.path());
+    let repo = Repo::open(dir.path()).unwrap();
+    for i in 0..50 {
+        let d = format!("synced {i}");
+        assert_eq!(
+            &repo.blocks().get(&raw(d.as_bytes())).unwrap()[..],
+            d.as_bytes()
+        );
+        let d = format!("unsynced {i}");
+        assert!(!repo.blocks().has(&raw(d.as_bytes())).unwrap());
+    }
+    // The unsynced records were cut off the pack.
+    let after = pack_files(dir.path());
+    assert_eq!(after.len(), 1);
+    assert!(after[0].1 < before[0].1, "{before:?} -> {after:?}");
+    assert_eq!(repo.stat().unwrap().num_objects, 50);
+    // And they can be stored again.
+    for i in 0..50 {
+        let d = format!("unsynced {i}");
+        repo.blocks().put(&raw(d.as_bytes()), d.as_bytes()).unwrap();
+    }
+    let v = repo.verify(&mut |_| {}, &never()).unwrap();
+    assert_eq!((v.checked, v.corrupted.len()), (100, 0));
+}
+
+#[test]
+fn gc_compaction_returns_disk_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::open(dir.path()).unwrap();
+    let keep = put_flat_dag(&repo, 50, 200);
+    repo.pin_add(&keep, true, "").unwrap();
+    for g in 0..2000 {
+        let d = format!("garbage {g} {}", "z".repeat(1000));
+        repo.blocks().put(&raw(d.as_bytes()), d.as_bytes()).unwrap();
+    }
+    repo.blocks().sync().unwrap();
+    let before = repo.stat().unwrap();
+    let packs_before = pack_files(dir.path());
+    let report = repo.gc(&[], &mut |_| {}, &never()).unwrap();
+    assert_eq!(report.removed.len(), 2000);
+    assert!(report.bytes_freed > 2_000_000);
+    let after = repo.stat().unwrap();
+    assert_eq!(after.num_objects, 201);
+    assert!(
+        after.repo_size + report.bytes_freed <= before.repo_size,
+        "{} - {} freed -> {}",
+        before.repo_size,
+        report.bytes_freed,
+        after.repo_size
+    );
+    assert_ne!(
+        pack_files(dir.path()),
+        packs_before,
+        "nothing was compacted"
+    );
+    let v = repo.verify(&mut |_| {}, &never()).unwrap();
+    assert_eq!((v.checked, v.corrupted.len()), (201, 0));
+    assert!(repo.pin_verify().unwrap().iter().all(|p| p.ok));
+    drop(repo);
+    // Nothing stray is left for the next open to clean up.
+    let packs = pack_files(dir.path());
+    let repo = Repo::open(dir.path()).unwrap();
+    assert_eq!(pack_files(dir.path()), packs);
+    assert_eq!(repo.stat().unwrap().num_objects, 201);
+}
+
+#[test]
+fn kill_minus_nine_during_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged: HashSet<Cid> = HashSet::new();
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64
+        | 1;
+    for round in 0..4 {
+        let mut c = child("compact", dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = c.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let l2 = Arc::clone(&lines);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                l2.lock().unwrap().push(line);
+            }
+        });
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let wait = 500 + seed % 2500;
+        std::thread::sleep(Duration::from_millis(wait));
+        c.kill().unwrap();
+        c.wait().unwrap();
+        reader.join().unwrap();
+        let mut gcs = 0;
+        for l in lines.lock().unwrap().iter() {
+            if let Some(s) = l.strip_prefix("PINNED ") {
+                acknowledged.insert(s.parse().unwrap());
+            } else if let Some(s) = l.strip_prefix("UNPINNING ") {
+                acknowledged.remove(&s.parse::<Cid>().unwrap());
+            } else if l == "GC" {
+                gcs += 1;
+            }
+        }
+        let repo = Repo::open(dir.path()).unwrap();
+        let v = repo.verify(&mut |_| {}, &never()).unwrap();
+        assert!(v.corrupted.is_empty(), "round {round}: {:?}", v.corrupted);
+        let pv = repo.pin_verify().unwrap();
+        assert!(pv.iter().all(|p| p.ok), "round {round}: {pv:?}");
+        let pinned: HashSet<Cid> = repo
+            .pin_ls(PinFilter::Recursive)
+            .unwrap()
+            .map(|e| e.unwrap().cid)
+            .collect();
+        for a in &acknowledged {
+            assert!(
+                pinned.contains(a),
+                "round {round}: acknowledged pin {a} lost"
+            );
+        }
+        eprintln!(
+            "round {round}: killed after {wait} ms ({gcs} GCs done), {} pins, {} blocks",
+            acknowledged.len(),
+            v.checked
+        );
+    }
+    // A complete GC afterwards keeps exactly the pinned DAGs.
+    let repo = Repo::open(dir.path()).unwrap();
+    repo.gc(&[], &mut |_| {}, &never()).unwrap();
+    let pinned = repo.pins().recursive().unwrap().len() as u64;
+    assert_eq!(repo.stat().unwrap().num_objects, pinned * 1501);
+    assert!(repo.pin_verify().unwrap().iter().all(|p| p.ok));
 }
