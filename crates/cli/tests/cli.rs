@@ -193,21 +193,22 @@ impl Kit {
         p
     }
 
-    /// Everything a failed command must leave alone: the pack files holding the blocks (names
-    /// and bytes), the pins, what `repo stat` counts, and the blocks the index lists.
-    fn snapshot(&self) -> (BTreeMap<PathBuf, Vec<u8>>, Value, u64, String) {
+    /// Everything a failed command must leave alone: the bytes of the pack files holding the
+    /// blocks (sorted; GC compaction may renumber a pack without changing what it holds), the
+    /// pins, what `repo stat` counts, and the blocks the index lists.
+    fn snapshot(&self) -> (Vec<Vec<u8>>, Value, u64, String) {
         let pins = self.json(&["pin", "ls"]);
         let objects = self.json(&["repo", "stat"])["num_objects"]
             .as_u64()
             .expect("num_objects");
         let local = self.ok(&["refs", "local"]);
-        let mut blocks = BTreeMap::new();
-        let root = self.home.path().join("repo/blocks");
-        for entry in self.block_files() {
-            let bytes = std::fs::read(&entry).expect("read pack");
-            blocks.insert(entry.strip_prefix(&root).expect("rel").to_path_buf(), bytes);
-        }
-        (blocks, pins, objects, local)
+        let mut packs: Vec<Vec<u8>> = self
+            .block_files()
+            .iter()
+            .map(|p| std::fs::read(p).expect("read pack"))
+            .collect();
+        packs.sort();
+        (packs, pins, objects, local)
     }
 
     /// The pack files the blocks are stored in.
