@@ -529,9 +529,7 @@ impl Blockstore {
         let Some((loc, file)) = self.reserve(mh, &key, len)? else {
             return Ok(());
         };
-        let res = file
-            .write_all_at(&header(&key, len), loc.start())
-            .and_then(|()| file.write_all_at(data, loc.off));
+        let res = write_record(&file, loc.start(), &header(&key, len), data);
         let mut st = lock(&self.sh.state);
         if let Err(e) = res {
             // The reserved range stays as dead space.
@@ -1041,6 +1039,37 @@ fn committer(sh: Arc<Shared>) {
             tracing::warn!("blockstore: background commit failed (retried at the next sync): {e}");
         }
     }
+}
+
+/// Write a record's header and data at `at`: one `pwritev` on Linux.
+#[cfg(target_os = "linux")]
+fn write_record(file: &File, at: u64, hdr: &[u8], data: &[u8]) -> std::io::Result<()> {
+    use std::io::IoSlice;
+    let total = hdr.len() + data.len();
+    let mut done = 0;
+    while done < total {
+        let res = if done < hdr.len() {
+            let bufs = [IoSlice::new(&hdr[done..]), IoSlice::new(data)];
+            rustix::io::pwritev(file, &bufs, at + done as u64)
+        } else {
+            let bufs = [IoSlice::new(&data[done - hdr.len()..])];
+            rustix::io::pwritev(file, &bufs, at + done as u64)
+        };
+        match res {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Write a record's header and data at `at`.
+#[cfg(not(target_os = "linux"))]
+fn write_record(file: &File, at: u64, hdr: &[u8], data: &[u8]) -> std::io::Result<()> {
+    file.write_all_at(hdr, at)?;
+    file.write_all_at(data, at + hdr.len() as u64)
 }
 
 fn pack_path(packs: &Path, id: u64) -> PathBuf {
