@@ -1,0 +1,1 @@
+//! The ipfs-kit HTTP server.
