@@ -289,8 +289,8 @@ pub struct AddFlags {
     pub inline: Option<bool>,
     /// `--inline-limit`.
     pub inline_limit: Option<usize>,
-    /// `--mode` as Kubo parses it (see [`parse_mode`]: `"0644"` is octal, `"644"` decimal);
-    /// only the bits 0o777 are stored.
+    /// `--mode` as Kubo parses it: `"0644"` is octal, `"644"` decimal; only the bits 0o777 are
+    /// stored.
     pub mode: Option<String>,
     /// `--mtime`, seconds since the epoch.
     pub mtime: Option<i64>,
