@@ -67,6 +67,36 @@ pub(crate) enum Command {
     /// The operation catalogue: list tools and call any of them with JSON input.
     #[command(subcommand)]
     Tool(ToolCommand),
+    /// Serve the catalogue as an MCP server: stdio (default) or streamable HTTP (`--http`).
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpArgs {
+    /// Only tools of these toolsets (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) toolsets: Vec<String>,
+    /// Only these tools (comma separated; aliases allowed).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) tools: Vec<String>,
+    /// Never these tools (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) exclude_tools: Vec<String>,
+    /// Expose only tools that change nothing (write tools are absent).
+    #[arg(long)]
+    pub(crate) read_only: bool,
+    /// Serve streamable HTTP at /mcp (and the REST API) on this address instead of stdio.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8765")]
+    pub(crate) http: Option<std::net::SocketAddr>,
+    /// File holding the bearer token HTTP clients must send (else env IPFS_KIT_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// Extra Host names the HTTP server accepts (besides loopback and the bound address).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) allow_host: Vec<String>,
+    /// Serve the MCP conformance suite's fixture tools too (for its test harness only).
+    #[arg(long, hide = true)]
+    pub(crate) conformance_fixtures: bool,
 }
 
 #[derive(Debug, Args)]

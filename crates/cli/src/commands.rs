@@ -12,6 +12,7 @@ use crate::cli::{Cli, Command, ToolCommand};
 use crate::output::print_json;
 
 mod content;
+mod mcp;
 
 /// Largest JSON input `tool call -` reads from standard input (files go by path, not inline).
 const MAX_TOOL_INPUT: u64 = 64 * 1024 * 1024;
@@ -69,6 +70,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&out)
         }
         Command::Tool(ToolCommand::List { .. }) => Ok(()),
+        Command::Mcp(args) => mcp::run(kit, args).await,
         other => content::run(&kit, other, json).await,
     }
 }
