@@ -786,3 +786,16 @@ fn kill_minus_nine_during_compaction() {
     assert_eq!(repo.stat().unwrap().num_objects, pinned * 1501);
     assert!(repo.pin_verify().unwrap().iter().all(|p| p.ok));
 }
+
+#[test]
+fn a_version_1_repo_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("version"), "1\n").unwrap();
+    match Repo::open(dir.path()) {
+        Err(Error::UnsupportedVersion {
+            found, expected, ..
+        }) => assert_eq!((found.as_str(), expected), ("1", 2)),
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+    assert!(!dir.path().join("blocks").exists());
+}
