@@ -60,18 +60,21 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 pub(crate) async fn check(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    if let Err(r) = check_headers(&guard, req.headers()) {
-        return r;
+    if let Err((status, code, message)) = check_headers(&guard, req.headers()) {
+        return reject(status, code, message);
     }
     next.run(req).await
 }
 
-fn check_headers(guard: &Guard, headers: &HeaderMap) -> Result<(), Response> {
+/// Why a request is refused: status, error code, message.
+type Refusal = (StatusCode, &'static str, &'static str);
+
+fn check_headers(guard: &Guard, headers: &HeaderMap) -> Result<(), Refusal> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     match host {
         Some(h) if guard.host_allowed(h) => {}
         _ => {
-            return Err(reject(
+            return Err((
                 StatusCode::FORBIDDEN,
                 "FORBIDDEN",
                 "Host header not allowed",
@@ -87,11 +90,7 @@ fn check_headers(guard: &Guard, headers: &HeaderMap) -> Result<(), Response> {
                 matches!(scheme, "http" | "https") && guard.host_allowed(authority)
             });
         if !allowed {
-            return Err(reject(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN",
-                "Origin not allowed",
-            ));
+            return Err((StatusCode::FORBIDDEN, "FORBIDDEN", "Origin not allowed"));
         }
     }
     if let Some(token) = &guard.token {
@@ -101,7 +100,7 @@ fn check_headers(guard: &Guard, headers: &HeaderMap) -> Result<(), Response> {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::as_bytes);
         if !given.is_some_and(|g| same(g, token)) {
-            return Err(reject(
+            return Err((
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
                 "a valid bearer token is required",
