@@ -4,21 +4,17 @@
 //! the suite's reference server does (real notifications, real server-to-client requests), and exist only
 //! behind the hidden `ipfs-kit mcp --conformance-fixtures` flag: never in the default tool set.
 //!
-//! Contract with the server handler (crates/mcp/src/server.rs; kept here so both sides read one text):
-//! - tools: [`fixture_tools`] gives [`ExtraTool`]s; the server lists them with the catalogue's tools and
-//!   routes their calls to them (done in server.rs).
-//! - Still to wire in server.rs, each only when `conformance_fixtures` is on: `resources/list` appends
-//!   [`resources`]; `resources/templates/list` appends [`resource_templates`]; `resources/read` tries
-//!   [`read_resource`] first (`None` for any URI that is not `test://`); `prompts/list` appends [`prompts`];
-//!   `prompts/get` tries [`get_prompt`] first (`None` for other names); `resources/subscribe` and
-//!   `resources/unsubscribe` go to one [`Subscriptions`]; `logging/setLevel` to [`set_level`];
-//!   `completion/complete` to [`complete`]; and the capabilities add `logging`, `completions` and
-//!   `resources.subscribe`. Until then the resources-*, prompts-*, logging-set-level and
-//!   completion-complete scenarios of the suite fail.
+//! Contract with the server handler (crates/mcp/src/server.rs; kept here so both sides read one text), each
+//! only when `conformance_fixtures` is on:
+//! - tools: [`fixture_tools`] gives [`ExtraTool`]s, listed with the catalogue's tools and called by name;
+//! - `resources/list` appends [`resources`]; `resources/templates/list` appends [`resource_templates`];
+//!   `resources/read` tries [`read_resource`] first (`None` for any URI that is not `test://`);
+//! - `prompts/list` appends [`prompts`]; `prompts/get` tries [`get_prompt`] first (`None` for other names);
+//! - `resources/subscribe` / `resources/unsubscribe` go to one [`Subscriptions`]; `logging/setLevel` to
+//!   [`set_level`]; `completion/complete` to [`complete`];
+//! - the capabilities add `logging`, `completions` and `resources.subscribe`.
 #![allow(deprecated)]
 // sampling, elicitation and logging are what the 2025-11-25 scenarios exercise
-// Resources, prompts, logging, subscriptions and completion wait for their hooks in server.rs (above).
-#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
