@@ -430,3 +430,25 @@ async fn resources_and_prompts() {
             .contains(&cid)
     );
 }
+
+#[tokio::test]
+async fn serves_2026_07_28_without_initialize() {
+    let (mut c, _s, _h) = start(McpOptions::default()).await;
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}});
+    let r = c
+        .request(1, "server/discover", json!({"_meta": meta}))
+        .await;
+    let versions = r["result"]["supportedVersions"].as_array().unwrap();
+    assert!(versions.contains(&json!("2026-07-28")) && versions.contains(&json!("2025-11-25")));
+    let r = c
+        .request(
+            2,
+            "tools/call",
+            json!({"name": "ipfs_add", "arguments": {"content": "x"}, "_meta": meta}),
+        )
+        .await;
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    assert_eq!(r["result"]["resultType"], "complete");
+}
