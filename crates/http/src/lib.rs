@@ -156,6 +156,10 @@ pub async fn serve_on(
     config.validate()?;
     let app = router(server, &config, shutdown.clone());
     tracing::info!(addr = %config.addr, "serving MCP at /mcp and REST at /api");
+    // TCP_NODELAY: MCP answers go out as several small SSE writes; with Nagle each waits ~40 ms for an ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
