@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -289,6 +290,47 @@ async def check_progress(r: Report, client: Client, work: str) -> None:
     r.check("progress: the 24 MiB file reads back exactly", back.digest() == digest.digest(), f"read {off} bytes")
 
 
+async def check_cancel(r: Report, client: Client, work: str) -> None:
+    """`notifications/cancelled` (sent by the SDK when a call is abandoned) stops a long add."""
+    size = 256 << 20
+    path = os.path.join(work, "cancel.bin")
+    with open(path, "wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+    pins_before = (await client.call_tool("ipfs_pin_ls", {})).structured_content
+    started = anyio.Event()
+    finished: list[Any] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        started.set()
+
+    async def add() -> None:
+        # 1 KiB chunks: 262,144 leaves, so the add runs long enough to be cancelled midway.
+        res = await client.call_tool("ipfs_add", {"paths": [path], "chunker": "size-1024", "cid_version": 1},
+                                     progress_callback=on_progress)
+        finished.append(res)
+
+    with anyio.move_on_after(120):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(add)
+            await started.wait()
+            tg.cancel_scope.cancel()
+    r.check("cancel: the add was still running when cancelled", not finished, "it finished first")
+    t0 = time.monotonic()
+    v = await client.call_tool("ipfs_version", {})
+    r.check("cancel: the server answers at once afterwards", not v.is_error and time.monotonic() - t0 < 5,
+            f"{time.monotonic() - t0:.1f} s")
+    await anyio.sleep(0.5)
+    a = (await client.call_tool("ipfs_repo_stat", {})).structured_content or {}
+    await anyio.sleep(1.5)
+    b = (await client.call_tool("ipfs_repo_stat", {})).structured_content or {}
+    r.fact("cancel_objects_after", [a.get("num_objects"), b.get("num_objects")])
+    r.check("cancel: the add stopped writing blocks", a.get("num_objects") == b.get("num_objects"),
+            f"num_objects {a.get('num_objects')} then {b.get('num_objects')}")
+    pins_after = (await client.call_tool("ipfs_pin_ls", {})).structured_content
+    r.check("cancel: the cancelled add pinned nothing", pins_before == pins_after, f"{pins_before} -> {pins_after}")
+
+
 async def check_resources(r: Report, client: Client, work: str, cids: dict[str, str]) -> None:
     templates = await client.list_resource_templates()
     uris = [t.uri_template for t in templates.resource_templates]
@@ -363,6 +405,7 @@ async def run_session(r: Report, client: Client, args: argparse.Namespace) -> No
         ("tools/list", lambda: check_tools(r, client, expect)),
         ("tool calls", lambda: check_calls(r, client, args.work)),
         ("progress", lambda: check_progress(r, client, args.work)),
+        ("cancellation", lambda: check_cancel(r, client, args.work)),
         ("resources", lambda: check_resources(r, client, args.work, cids)),
         ("prompts", lambda: check_prompts(r, client)),
     ]
