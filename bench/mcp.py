@@ -2,7 +2,8 @@
 """MCP server latency: tools/list and a cheap tool call, over stdio and streamable HTTP, measured raw.
 
 Raw JSON-RPC (one process pipe; one HTTP keep-alive connection) so the figures are the server's, not a client
-SDK's. Each request is sent only after the previous answer arrived (latency, not throughput).
+SDK's. `http` is a 2025-11-25 session (initialize, Mcp-Session-Id); `http-2026` is 2026-07-28, stateless.
+Each request is sent only after the previous answer arrived (latency, not throughput).
 Targets (issue 3): tools/list <= 5 ms, cheap call (`ipfs_version`) <= 1 ms p50.
 
 Usage: python3 bench/mcp.py [--iterations 2000] [--bin target/release/ipfs-kit] [--smoke]
@@ -78,12 +79,16 @@ class Stdio:
 
 
 class Http:
-    """Streamable HTTP on one keep-alive connection; answers may be JSON or one SSE event."""
+    """Streamable HTTP on one keep-alive connection; answers may be JSON or one SSE event.
 
-    def __init__(self, port):
+    `modern`: protocol 2026-07-28, stateless (no initialize, no session; each request carries `_meta` and the
+    `Mcp-Method` / `Mcp-Name` headers)."""
+
+    def __init__(self, port, modern=False):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.session = None
-        self.protocol = None
+        self.protocol = "2026-07-28" if modern else None
+        self.modern = modern
         self.next_id = 0
 
     def _post(self, body):
@@ -95,6 +100,10 @@ class Http:
             headers["Mcp-Session-Id"] = self.session
         if self.protocol:
             headers["MCP-Protocol-Version"] = self.protocol
+        if self.modern and "id" in body:
+            headers["Mcp-Method"] = body["method"]
+            if "name" in body["params"]:
+                headers["Mcp-Name"] = body["params"]["name"]
         self.conn.request("POST", "/mcp", body=json.dumps(body), headers=headers)
         resp = self.conn.getresponse()
         data = resp.read()
@@ -107,6 +116,12 @@ class Http:
 
     def request(self, method, params):
         self.next_id += 1
+        if self.modern:
+            params = dict(params, _meta={
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": INIT["clientInfo"],
+                "io.modelcontextprotocol/clientCapabilities": {},
+            })
         ctype, data = self._post({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
         if ctype.startswith("text/event-stream"):
             for line in data.decode().splitlines():
@@ -128,12 +143,13 @@ class Http:
 
 
 def measure(client, iterations):
-    init = client.request("initialize", INIT)
-    if "result" not in init:
-        sys.exit(f"initialize failed: {init}")
-    if hasattr(client, "protocol"):
-        client.protocol = init["result"].get("protocolVersion")
-    client.notify("notifications/initialized")
+    if not getattr(client, "modern", False):
+        init = client.request("initialize", INIT)
+        if "result" not in init:
+            sys.exit(f"initialize failed: {init}")
+        if hasattr(client, "protocol"):
+            client.protocol = init["result"].get("protocolVersion")
+        client.notify("notifications/initialized")
     rows = []
     for name, method, params, n in (
         ("tools/list", "tools/list", {}, max(10, iterations // 10)),
@@ -199,11 +215,12 @@ def main():
         )
         try:
             wait_listening(port, server)
-            client = Http(port)
-            try:
-                rows += [dict(r, transport="http") for r in measure(client, iterations)]
-            finally:
-                client.close()
+            for label, modern in (("http", False), ("http-2026", True)):
+                client = Http(port, modern)
+                try:
+                    rows += [dict(r, transport=label) for r in measure(client, iterations)]
+                finally:
+                    client.close()
         finally:
             server.terminate()
             server.wait(timeout=30)
