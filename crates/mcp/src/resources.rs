@@ -43,7 +43,7 @@ pub(crate) fn templates() -> ListResourceTemplatesResult {
         ResourceTemplate::new("ipfs://{cid}{/path}", "ipfs")
             .with_title("IPFS content")
             .with_description(
-                "A UnixFS file (its bytes, up to 4 MiB: text or blob by content) or a directory \
+                "A UnixFS file (its bytes, up to 512 KiB: text or blob by content) or a directory \
                  (a JSON listing of up to 1000 entries) on the embedded node.",
             ),
     ])

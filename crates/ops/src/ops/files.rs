@@ -12,7 +12,9 @@ use super::{DEFAULT_LIST_LIMIT, core_meta};
 use crate::{Kit, OpContext, OpError, OpMeta, Operation};
 
 /// Largest byte range `ipfs_cat` returns inline (agents get a bounded answer; the CLI streams).
-pub const CAT_MAX_INLINE: u64 = 4 * 1024 * 1024;
+/// 512 KiB keeps a base64 answer under the 1 MiB per-event limit of the official MCP SDK clients'
+/// SSE readers.
+pub const CAT_MAX_INLINE: u64 = 512 * 1024;
 
 /// `ipfs_cat`.
 #[derive(Debug, Clone, Copy)]
@@ -27,7 +29,7 @@ pub struct CatInput {
     /// Byte offset to start at.
     #[serde(default)]
     pub offset: u64,
-    /// Maximum bytes to return (default and cap: 4 MiB).
+    /// Maximum bytes to return (default and cap: 512 KiB).
     pub length: Option<u64>,
     /// `utf8` (default; invalid sequences replaced) or `base64`.
     #[serde(default)]
@@ -73,7 +75,7 @@ impl Operation for Cat {
         core_meta(
             "Read a file",
             "Read the bytes of a UnixFS file by CID or IPFS path, from `offset`, at most `length` bytes \
-             (capped at 4 MiB per call; `truncated` tells whether more remains). Text by default, base64 on request.",
+             (capped at 512 KiB per call; `truncated` tells whether more remains). Text by default, base64 on request.",
             true,
             false,
             true,
