@@ -204,3 +204,48 @@ fn progress_is_reported() {
     assert_eq!(*seen.last().unwrap(), 3 << 20);
     assert!(seen.windows(2).all(|w| w[0] <= w[1]));
 }
+
+#[test]
+fn dag_get_encodes_in_the_asked_codec() {
+    let home = tempfile::tempdir().unwrap();
+    let kit = Kit::open(home.path()).unwrap();
+    let c = Catalogue::standard();
+    let cx = OpContext::default();
+    rt().block_on(async {
+        let put = c
+            .require("ipfs_dag_put")
+            .unwrap()
+            .call(&kit, json!({"data": r#"{"b": [1, 2], "a": "x"}"#}), &cx)
+            .await
+            .unwrap();
+        let cid = put["cid"].as_str().unwrap();
+        let get = c.require("ipfs_dag_get").unwrap();
+        let cbor = get
+            .call(&kit, json!({"path": cid, "output_codec": "dag-cbor"}), &cx)
+            .await
+            .unwrap();
+        let stored = c
+            .require("ipfs_block_get")
+            .unwrap()
+            .call(&kit, json!({"cid": cid}), &cx)
+            .await
+            .unwrap();
+        // Re-encoding the stored dag-cbor node gives its exact bytes back.
+        assert_eq!(cbor["data_base64"], stored["data_base64"]);
+        let as_json = get
+            .call(&kit, json!({"path": cid, "output_codec": "dag-json"}), &cx)
+            .await
+            .unwrap();
+        use base64::Engine;
+        let text = base64::engine::general_purpose::STANDARD
+            .decode(as_json["data_base64"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(text, br#"{"a":"x","b":[1,2]}"#);
+        assert_eq!(as_json["value"], json!({"a": "x", "b": [1, 2]}));
+        let err = get
+            .call(&kit, json!({"path": cid, "output_codec": "nope"}), &cx)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+    });
+}

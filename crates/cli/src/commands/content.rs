@@ -516,16 +516,23 @@ async fn dag(kit: &Kit, d: DagCommand, json: bool) -> anyhow::Result<()> {
             outln!("{}", str_of(&out["cid"]));
         }
         DagCommand::Get { path, output_codec } => {
-            if output_codec != "dag-json" {
-                anyhow::bail!(OpError::invalid(format!(
-                    "output codec {output_codec:?} is not supported yet: use dag-json, or `block get` for the stored bytes"
-                )));
-            }
-            let out = call(kit, "ipfs_dag_get", json!({"path": path}), &cx).await?;
+            let out = call(
+                kit,
+                "ipfs_dag_get",
+                json!({"path": path, "output_codec": output_codec}),
+                &cx,
+            )
+            .await?;
             if json {
                 return print_json(&out);
             }
-            print_json(&out["value"])?;
+            // The node's bytes in the asked codec, exactly as Kubo's `dag get` writes them.
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(str_of(&out["data_base64"]))
+                .context("encoded node")?;
+            let mut o = std::io::stdout().lock();
+            o.write_all(&data)?;
+            o.flush()?;
         }
         DagCommand::Export { root, progress } => {
             let cid = ipfs_kit_content::parse_cid(&root).map_err(OpError::from)?;

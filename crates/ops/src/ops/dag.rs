@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 
+use base64::Engine;
 use ipfs_kit_content::{Codec, HashAlg, car, dag};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,9 @@ pub struct DagGet;
 pub struct DagGetInput {
     /// CID with an optional IPLD path (`CID/a/b/0`; dag-pb: `Links/0/Hash`, `Data`).
     pub path: String,
+    /// Also encode the value in this codec (dag-cbor, dag-json, dag-pb, raw) and return the bytes
+    /// as `data_base64`, as Kubo's `dag get --output-codec` does.
+    pub output_codec: Option<String>,
 }
 
 /// Output of `ipfs_dag_get`.
@@ -32,6 +36,9 @@ pub struct DagGetOutput {
     pub codec: String,
     /// The value, in dag-json form (links as `{"/": cid}`, bytes as `{"/": {"bytes": b64}}`).
     pub value: serde_json::Value,
+    /// The value encoded in `output_codec`, base64, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_base64: Option<String>,
 }
 
 impl Operation for DagGet {
@@ -42,7 +49,8 @@ impl Operation for DagGet {
     fn meta(&self) -> OpMeta {
         core_meta(
             "Read an IPLD node",
-            "Read an IPLD node (dag-cbor, dag-json, dag-pb or raw) by CID and optional path, shown as dag-json.",
+            "Read an IPLD node (dag-cbor, dag-json, dag-pb or raw) by CID and optional path, shown as dag-json \
+             (and, with output_codec, encoded in that codec as base64).",
             true,
             false,
             true,
@@ -55,9 +63,18 @@ impl Operation for DagGet {
         input: DagGetInput,
         _cx: &OpContext,
     ) -> Result<DagGetOutput, OpError> {
+        let output_codec: Option<Codec> =
+            input.output_codec.as_deref().map(str::parse).transpose()?;
         kit.blocking(move |kit| {
             let (root, segs) = dag::parse_path(&input.path)?;
             let found = dag::resolve(kit.repo().blocks(), &root, &segs)?;
+            let data_base64 = match output_codec {
+                Some(codec) => Some(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(dag::encode(codec, &found.value)?),
+                ),
+                None => None,
+            };
             let json = dag::encode(Codec::DagJson, &found.value)?;
             let value = serde_json::from_slice(&json).map_err(|e| {
                 OpError::new(
@@ -72,6 +89,7 @@ impl Operation for DagGet {
                     .unwrap_or("unknown")
                     .to_string(),
                 value,
+                data_base64,
             })
         })
         .await
