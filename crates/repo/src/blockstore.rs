@@ -50,16 +50,19 @@
 //! Measured (release, 1 GiB of random bytes, ext4 on this VM, 2 cores shared with other
 //! builds, so noisy). `bench/content.py`, medians of 3 runs, one bench per row:
 //!
-//! | store                 | dd fdatasync | only-hash | add (synced)     | cat (page cache) |
-//! |-----------------------|--------------|-----------|------------------|------------------|
-//! | file per block        | 1490 MiB/s   | 2297      | 138 MiB/s (9 %)  | 706 MiB/s        |
-//! | packs                 | 858 MiB/s    | 2536      | 915 MiB/s (107 %)| 2101 MiB/s       |
-//! | packs (CPU contended) | 1050 MiB/s   | 973       | 540 MiB/s (51 %) | 760 MiB/s        |
+//! | store                 | dd fdatasync | only-hash | add (synced)      | cat (page cache) |
+//! |-----------------------|--------------|-----------|-------------------|------------------|
+//! | file per block        | 1490 MiB/s   | 2297      | 138 MiB/s (9 %)   | 706 MiB/s        |
+//! | packs                 | 858 MiB/s    | 2536      | 915 MiB/s (107 %) | 2101 MiB/s       |
+//! | packs                 | 1579 MiB/s   | 2599      | 1037 MiB/s (66 %) | 2163 MiB/s       |
+//! | packs (CPU contended) | 1050 MiB/s   | 973       | 540 MiB/s (51 %)  | 760 MiB/s        |
 //!
-//! Interleaved A/B rounds (dd, old add, new add back to back, load average 5-7): new add at
-//! 91-288 % of dd, the old store at 30-213 % of dd in the same rounds, new/old 1.2-5.6x. When
-//! other builds take the CPU, add is bound by hashing (only-hash itself drops below dd), which
-//! no store can fix.
+//! Interleaved rounds (dd, old add, new add back to back, load average 3-7): the new store at
+//! 69-605 % of dd, the old one at 30-213 % in the same rounds, new/old 1.2-5.6x. When the disk
+//! takes dd's 1 GiB in 0.65 s, add is CPU-bound, not I/O-bound: it spends ~0.7 s user (hashing)
+//! plus ~0.8 s sys (reading the input and copying into the page cache) on 2 shared cores, where
+//! dd only copies; when other builds take the CPU, only-hash itself falls below dd. No store
+//! layout changes that; `O_DIRECT` writes might, at the cost of the page cache `cat` reads from.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
