@@ -47,7 +47,7 @@ def main():
     size = args.size_mib * MIB
 
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "ipfs-kit"], cwd=ROOT, check=True)
-    kit = os.path.join(ROOT, "target", "release", "ipfs-kit")
+    kit = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "ipfs-kit")
     if not os.path.exists(os.path.join(INTEROP, "node_modules", "ipfs-unixfs-importer")):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=INTEROP, check=True)
 
