@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use ipfs_kit_repo::Repo;
 
+use crate::mfs::Mfs;
 use crate::{ErrorCode, OpError};
 
 /// The context every operation runs against: the kit's home and the embedded node's repo.
@@ -16,6 +17,7 @@ pub struct Kit {
 struct Inner {
     home: PathBuf,
     repo: Repo,
+    mfs: Mfs,
 }
 
 impl Kit {
@@ -24,10 +26,12 @@ impl Kit {
     pub fn open(home: &Path) -> Result<Kit, OpError> {
         std::fs::create_dir_all(home)?;
         let repo = Repo::open(home.join("repo"))?;
+        let mfs = Mfs::open(&repo)?;
         Ok(Kit {
             inner: Arc::new(Inner {
                 home: home.to_path_buf(),
                 repo,
+                mfs,
             }),
         })
     }
@@ -40,6 +44,11 @@ impl Kit {
     /// The embedded node's repository.
     pub fn repo(&self) -> &Repo {
         &self.inner.repo
+    }
+
+    /// The embedded node's mutable filesystem.
+    pub fn mfs(&self) -> &Mfs {
+        &self.inner.mfs
     }
 
     /// Run blocking work (hashing, disk I/O) on the blocking thread pool.

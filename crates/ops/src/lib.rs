@@ -23,6 +23,7 @@
 mod catalogue;
 mod error;
 mod kit;
+pub mod mfs;
 mod operation;
 mod ops;
 

@@ -7,6 +7,7 @@ mod block;
 mod dag;
 mod files;
 mod info;
+mod mfs;
 mod pin;
 mod repo;
 
@@ -15,6 +16,7 @@ pub use block::*;
 pub use dag::*;
 pub use files::*;
 pub use info::*;
+pub use mfs::*;
 pub use pin::*;
 pub use repo::*;
 
@@ -33,6 +35,16 @@ pub(crate) fn register_all(c: &mut Catalogue) {
     c.register(files::Get);
     c.register(files::Ls);
     c.register(info::Version);
+    c.register(mfs::FilesChcid);
+    c.register(mfs::FilesCp);
+    c.register(mfs::FilesFlush);
+    c.register(mfs::FilesLs);
+    c.register(mfs::FilesMkdir);
+    c.register(mfs::FilesMv);
+    c.register(mfs::FilesRead);
+    c.register(mfs::FilesRm);
+    c.register(mfs::FilesStat);
+    c.register(mfs::FilesWrite);
     c.register(pin::PinAdd);
     c.register(pin::PinLs);
     c.register(pin::PinRm);

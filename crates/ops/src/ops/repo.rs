@@ -43,7 +43,7 @@ impl Operation for RepoGc {
     fn meta(&self) -> OpMeta {
         core_meta(
             "Collect garbage",
-            "Remove every local block that no pin reaches. Pinned data is never removed; if a pinned DAG is \
+            "Remove every local block that no pin and no MFS file reaches. Pinned data is never removed; if a pinned DAG is \
              damaged, nothing is removed.",
             false,
             true,
@@ -62,7 +62,11 @@ impl Operation for RepoGc {
                     cx.progress(removed_count, None, "blocks removed");
                 }
             };
-            let report = kit.repo().gc(&[], &mut progress, cx.cancel_flag())?;
+            // The MFS lock is held across GC so no MFS change can produce blocks GC does not see
+            // as reachable (changes take the lock before the GC-shared guard: one lock order).
+            let mfs = kit.mfs().lock()?;
+            let report = kit.repo().gc(&[*mfs], &mut progress, cx.cancel_flag())?;
+            drop(mfs);
             Ok(GcOutput {
                 removed_count: report.removed.len() as u64,
                 removed: report
