@@ -64,6 +64,9 @@ pub(crate) enum Command {
     Dag(DagCommand),
     /// List the links of a DAG.
     Refs(RefsArgs),
+    /// The mutable filesystem (MFS): directories and files kept under one persisted root.
+    #[command(subcommand)]
+    Files(FilesCommand),
     /// The operation catalogue: list tools and call any of them with JSON input.
     #[command(subcommand)]
     Tool(ToolCommand),
@@ -371,5 +374,120 @@ pub(crate) enum ToolCommand {
         name: String,
         /// JSON input (default `{}`; `-` reads standard input).
         input: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FilesCommand {
+    /// Make a directory.
+    Mkdir {
+        /// Absolute MFS path.
+        path: String,
+        /// Create missing parents; an existing directory is not an error.
+        #[arg(short, long)]
+        parents: bool,
+        /// CID version of the new directories (0 or 1).
+        #[arg(long, default_value_t = 0)]
+        cid_version: u8,
+    },
+    /// List a directory.
+    Ls {
+        /// Absolute MFS path (default /).
+        #[arg(default_value = "/")]
+        path: String,
+        /// Show CIDs and sizes.
+        #[arg(short, long)]
+        long: bool,
+    },
+    /// Show a path's CID, sizes and type.
+    Stat {
+        /// Absolute MFS path (default /).
+        #[arg(default_value = "/")]
+        path: String,
+        /// Print only the CID.
+        #[arg(long)]
+        hash: bool,
+        /// Print only the size.
+        #[arg(long)]
+        size: bool,
+    },
+    /// Write standard input (or a file) into an MFS file.
+    Write {
+        /// Absolute MFS path of the file.
+        path: String,
+        /// Local file to read instead of standard input (`-` = standard input).
+        data: Option<PathBuf>,
+        /// Byte offset to write at.
+        #[arg(short, long, default_value_t = 0)]
+        offset: u64,
+        /// Create the file if it does not exist.
+        #[arg(short = 'e', long)]
+        create: bool,
+        /// Create missing parent directories.
+        #[arg(short, long)]
+        parents: bool,
+        /// Truncate the file to zero bytes before writing.
+        #[arg(short, long)]
+        truncate: bool,
+        /// CID version of the file (0 or 1; 1 implies raw leaves).
+        #[arg(long)]
+        cid_version: Option<u8>,
+        /// Use raw blocks for leaves.
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+        raw_leaves: Option<bool>,
+    },
+    /// Write a file's bytes to standard output.
+    Read {
+        /// Absolute MFS path of the file.
+        path: String,
+        /// Byte offset to start at.
+        #[arg(short, long, default_value_t = 0)]
+        offset: u64,
+        /// Number of bytes to read at most.
+        #[arg(short = 'n', long)]
+        count: Option<u64>,
+    },
+    /// Remove a file or directory.
+    Rm {
+        /// Absolute MFS path.
+        path: String,
+        /// Remove directories recursively.
+        #[arg(short, long)]
+        recursive: bool,
+        /// Remove even a directory without -r.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Copy an MFS path or an /ipfs/ path to a new MFS path.
+    Cp {
+        /// Source: MFS path or /ipfs/CID[/path].
+        from: String,
+        /// Destination MFS path (must not exist).
+        to: String,
+        /// Create missing parent directories.
+        #[arg(short, long)]
+        parents: bool,
+    },
+    /// Move or rename an MFS path.
+    Mv {
+        /// Source MFS path.
+        from: String,
+        /// Destination MFS path (an existing directory receives it).
+        to: String,
+    },
+    /// Print the CID of an MFS path (changes are already durable).
+    Flush {
+        /// Absolute MFS path (default /).
+        #[arg(default_value = "/")]
+        path: String,
+    },
+    /// Rewrite a directory with another CID version.
+    Chcid {
+        /// Absolute MFS path of a directory (default /).
+        #[arg(default_value = "/")]
+        path: String,
+        /// The CID version (0 or 1).
+        #[arg(long)]
+        cid_version: u8,
     },
 }

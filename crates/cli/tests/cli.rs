@@ -1559,3 +1559,63 @@ fn closed_stdout_is_not_a_panic() {
         }
     }
 }
+
+#[test]
+fn files_mfs_commands() {
+    let k = Kit::new();
+    assert_eq!(
+        k.ok(&["files", "stat", "--hash", "/"]).trim(),
+        "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+    );
+    k.ok(&["files", "mkdir", "-p", "/docs/sub"]);
+    // `files write` reads standard input; `hello-mfs-v0` is Kubo's CID for these bytes.
+    k.ok_in(&["files", "write", "-e", "/docs/mfs.txt"], b"Hello MFS!\n");
+    assert_eq!(
+        k.ok(&["files", "stat", "--hash", "/docs/mfs.txt"]).trim(),
+        vector("hello-mfs-v0")
+    );
+    let stat = k.ok(&["files", "stat", "/docs/mfs.txt"]);
+    assert!(
+        stat.contains("Size: 11\n") && stat.contains("Type: file"),
+        "{stat}"
+    );
+    assert_eq!(
+        k.ok(&["files", "read", "-o", "6", "-n", "3", "/docs/mfs.txt"]),
+        "MFS"
+    );
+    // Write from a file at an offset.
+    k.write("patch", b"mfs");
+    k.ok(&[
+        "files",
+        "write",
+        "-o",
+        "6",
+        "/docs/mfs.txt",
+        k.path("patch").to_str().expect("path"),
+    ]);
+    assert_eq!(k.ok(&["files", "read", "/docs/mfs.txt"]), "Hello mfs!\n");
+    assert_eq!(lines(&k.ok(&["files", "ls", "/docs"])), ["mfs.txt", "sub"]);
+    let long = k.ok(&["files", "ls", "-l", "/docs"]);
+    assert!(
+        long.contains("sub/\tQmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn\t0"),
+        "{long}"
+    );
+    let added = k.add_bytes(b"from ipfs", &[]);
+    k.ok(&["files", "cp", &format!("/ipfs/{added}"), "/docs/sub/x"]);
+    k.ok(&["files", "mv", "/docs/sub/x", "/y"]);
+    assert_eq!(k.ok(&["files", "read", "/y"]), "from ipfs");
+    let (_, err) = k.fail(&["files", "rm", "/docs"], b"");
+    assert!(err.contains("directory"), "{err}");
+    let (_, err) = k.fail(&["files", "mkdir", "/a/../b"], b"");
+    assert!(err.contains("invalid MFS path"), "{err}");
+    k.ok(&["files", "rm", "-r", "/docs"]);
+    k.ok(&["files", "chcid", "--cid-version", "1"]);
+    let root = k.ok(&["files", "flush"]);
+    assert!(root.trim().starts_with("bafy"), "{root}");
+    let j = k.json(&["files", "stat", "/y"]);
+    assert_eq!(j["size"], 9);
+    // The root survives GC and a new process.
+    k.ok(&["repo", "gc"]);
+    assert_eq!(k.ok(&["files", "flush"]), root);
+    assert_eq!(k.ok(&["files", "read", "/y"]), "from ipfs");
+}

@@ -85,7 +85,8 @@ impl MfsPath {
 }
 
 impl Mfs {
-    /// Open the MFS of `repo`: read the persisted root, or start from an empty directory.
+    /// Open the MFS of `repo`: read the persisted root, or start from Kubo's empty directory
+    /// (nothing is written until the MFS is first used).
     pub fn open(repo: &Repo) -> Result<Mfs, OpError> {
         let file = repo.path().join(MFS_ROOT_FILE);
         let root = match std::fs::read_to_string(&file) {
@@ -95,14 +96,7 @@ impl Mfs {
                     format!("{} does not hold a CID: {e}", file.display()),
                 )
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let _hold = repo.gc_shared();
-                let link =
-                    DirBuilder::new().build(&dir_options(0, HashAlg::Sha2_256), repo.blocks())?;
-                repo.blocks().sync()?;
-                write_atomic(&file, &link.cid)?;
-                link.cid
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => empty_dir()?,
             Err(e) => return Err(e.into()),
         };
         Ok(Mfs {
@@ -111,16 +105,33 @@ impl Mfs {
         })
     }
 
-    /// Lock the MFS (changes are serialised; the guard derefs to the current root).
-    pub fn lock(&self) -> Result<MfsGuard<'_>, OpError> {
+    /// Lock the MFS (changes are serialised; the guard derefs to the current root, whose block
+    /// is present in `repo`).
+    pub fn lock(&self, repo: &Repo) -> Result<MfsGuard<'_>, OpError> {
+        let guard = self
+            .root
+            .lock()
+            .map_err(|_| OpError::new(ErrorCode::Internal, "MFS lock poisoned"))?;
+        ensure_block(repo, &guard)?;
+        Ok(guard)
+    }
+
+    /// Lock the MFS for GC: no change can start while it is held, and nothing is written.
+    pub fn lock_for_gc(&self) -> Result<MfsGuard<'_>, OpError> {
         self.root
             .lock()
             .map_err(|_| OpError::new(ErrorCode::Internal, "MFS lock poisoned"))
     }
 
-    /// The current root CID.
-    pub fn root(&self) -> Result<Cid, OpError> {
-        Ok(*self.lock()?)
+    /// The current root CID (its block present in `repo`).
+    pub fn root(&self, repo: &Repo) -> Result<Cid, OpError> {
+        Ok(*self.lock(repo)?)
+    }
+
+    /// The root GC must keep, taken under the lock held by `guard`: `None` while the root is the
+    /// empty directory, which links nothing and whose 4-byte block is re-created on demand.
+    pub fn gc_root(guard: &MfsGuard<'_>) -> Result<Option<Cid>, OpError> {
+        Ok((**guard != empty_dir()?).then_some(**guard))
     }
 
     /// Make `new` the root: sync blocks, persist the CID atomically, then publish it in `guard`.
@@ -133,6 +144,28 @@ impl Mfs {
         **guard = new;
         Ok(())
     }
+}
+
+/// Kubo's empty directory CID.
+fn empty_dir() -> Result<Cid, OpError> {
+    Ok(parse_cid(EMPTY_DIR_V0)?)
+}
+
+/// Store the empty directory's block when `root` is it and the block is absent (a fresh repo,
+/// or GC removed it while nothing referenced it).
+fn ensure_block(repo: &Repo, root: &Cid) -> Result<(), OpError> {
+    if *root != empty_dir()? || repo.blocks().has(root)? {
+        return Ok(());
+    }
+    let _hold = repo.gc_shared();
+    let link = DirBuilder::new().build(&dir_options(0, HashAlg::Sha2_256), repo.blocks())?;
+    if link.cid != *root {
+        return Err(OpError::new(
+            ErrorCode::Internal,
+            format!("the empty directory encoded as {}, not {root}", link.cid),
+        ));
+    }
+    Ok(())
 }
 
 /// Write `cid` to `file` via a synced temporary file and a rename, then sync the directory.

@@ -362,3 +362,34 @@ fn root_persists_across_reopen_and_gc_keeps_mfs_content() {
     assert!(gc["removed_count"].as_u64().unwrap() >= 3, "{gc}");
     assert_eq!(root(&kit), "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn");
 }
+
+#[test]
+fn untouched_mfs_writes_nothing_and_survives_gc() {
+    let home = tempfile::tempdir().unwrap();
+    let kit = Kit::open(home.path()).unwrap();
+    assert!(
+        !home
+            .path()
+            .join("repo")
+            .join(ipfs_kit_ops::mfs::MFS_ROOT_FILE)
+            .exists()
+    );
+    assert_eq!(ok(&kit, "ipfs_repo_stat", json!({}))["num_objects"], 0);
+    // Reading materialises the empty root's block; GC may drop it (nothing links it) and the
+    // next use brings it back.
+    assert_eq!(root(&kit), "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn");
+    ok(&kit, "ipfs_repo_gc", json!({}));
+    assert_eq!(root(&kit), "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn");
+    ok(&kit, "ipfs_files_mkdir", json!({"path": "/x"}));
+    assert!(
+        home.path()
+            .join("repo")
+            .join(ipfs_kit_ops::mfs::MFS_ROOT_FILE)
+            .exists()
+    );
+    ok(&kit, "ipfs_repo_gc", json!({}));
+    assert_eq!(
+        ok(&kit, "ipfs_files_ls", json!({}))["entries"],
+        json!([{"name": "x"}])
+    );
+}

@@ -104,7 +104,7 @@ impl Operation for FilesMkdir {
         let version = check_version(input.cid_version)?;
         kit.blocking(move |kit| {
             let repo = kit.repo();
-            let mut guard = kit.mfs().lock()?;
+            let mut guard = kit.mfs().lock(repo)?;
             let _hold = repo.gc_shared();
             let exists = match mfs::resolve(repo.blocks(), &guard, &path) {
                 Ok(cid) => Some(cid),
@@ -213,7 +213,7 @@ impl Operation for FilesLs {
         let path = MfsPath::parse(&input.path)?;
         let limit = input.limit.unwrap_or(super::DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
-            let root = kit.mfs().root()?;
+            let root = kit.mfs().root(kit.repo())?;
             let blocks = kit.repo().blocks();
             let cid = mfs::resolve(blocks, &root, &path)?;
             let st = export::stat(blocks, &cid)?;
@@ -300,7 +300,7 @@ impl Operation for FilesStat {
     ) -> Result<FilesStatOutput, OpError> {
         let path = MfsPath::parse(&input.path)?;
         kit.blocking(move |kit| {
-            let root = kit.mfs().root()?;
+            let root = kit.mfs().root(kit.repo())?;
             let blocks = kit.repo().blocks();
             let cid = mfs::resolve(blocks, &root, &path)?;
             let st = export::stat(blocks, &cid)?;
@@ -460,7 +460,7 @@ impl Operation for FilesWrite {
         kit.blocking(move |kit| {
             let repo = kit.repo();
             let blocks = repo.blocks();
-            let mut guard = kit.mfs().lock()?;
+            let mut guard = kit.mfs().lock(repo)?;
             let _hold = repo.gc_shared();
             let old = match mfs::resolve(blocks, &guard, &path) {
                 Ok(cid) => {
@@ -583,7 +583,7 @@ impl Operation for FilesRead {
         let path = MfsPath::parse(&input.path)?;
         let want = input.count.unwrap_or(CAT_MAX_INLINE).min(CAT_MAX_INLINE);
         kit.blocking(move |kit| {
-            let root = kit.mfs().root()?;
+            let root = kit.mfs().root(kit.repo())?;
             let blocks = kit.repo().blocks();
             let cid = mfs::resolve(blocks, &root, &path)?;
             let mut reader = export::cat(blocks, &cid, input.offset, Some(want))?;
@@ -658,7 +658,7 @@ impl Operation for FilesRm {
         }
         kit.blocking(move |kit| {
             let repo = kit.repo();
-            let mut guard = kit.mfs().lock()?;
+            let mut guard = kit.mfs().lock(repo)?;
             let _hold = repo.gc_shared();
             let cid = mfs::resolve(repo.blocks(), &guard, &path)?;
             if export::stat(repo.blocks(), &cid)?.kind.is_dir() && !input.recursive && !input.force
@@ -729,7 +729,7 @@ impl Operation for FilesCp {
         kit.blocking(move |kit| {
             let repo = kit.repo();
             let blocks = repo.blocks();
-            let mut guard = kit.mfs().lock()?;
+            let mut guard = kit.mfs().lock(repo)?;
             let _hold = repo.gc_shared();
             let src = match &from {
                 Some(p) => mfs::resolve(blocks, &guard, p)?,
@@ -819,7 +819,7 @@ impl Operation for FilesMv {
         kit.blocking(move |kit| {
             let repo = kit.repo();
             let blocks = repo.blocks();
-            let mut guard = kit.mfs().lock()?;
+            let mut guard = kit.mfs().lock(repo)?;
             let _hold = repo.gc_shared();
             let src = mfs::resolve(blocks, &guard, &from)?;
             if let Ok(dest) = mfs::resolve(blocks, &guard, &to)
@@ -899,7 +899,7 @@ impl Operation for FilesFlush {
     ) -> Result<FilesFlushOutput, OpError> {
         let path = MfsPath::parse(&input.path)?;
         kit.blocking(move |kit| {
-            let root = kit.mfs().root()?;
+            let root = kit.mfs().root(kit.repo())?;
             let cid = mfs::resolve(kit.repo().blocks(), &root, &path)?;
             Ok(FilesFlushOutput {
                 cid: cid.to_string(),
@@ -950,7 +950,7 @@ impl Operation for FilesChcid {
         let version = check_version(input.cid_version)?;
         kit.blocking(move |kit| {
             let repo = kit.repo();
-            let mut guard = kit.mfs().lock()?;
+            let mut guard = kit.mfs().lock(repo)?;
             let _hold = repo.gc_shared();
             let new = mfs::update_dir(repo, &guard, &path.0, false, version, |d| {
                 d.cid_version = version;

@@ -64,8 +64,9 @@ impl Operation for RepoGc {
             };
             // The MFS lock is held across GC so no MFS change can produce blocks GC does not see
             // as reachable (changes take the lock before the GC-shared guard: one lock order).
-            let mfs = kit.mfs().lock()?;
-            let report = kit.repo().gc(&[*mfs], &mut progress, cx.cancel_flag())?;
+            let mfs = kit.mfs().lock_for_gc()?;
+            let extra: Vec<_> = crate::mfs::Mfs::gc_root(&mfs)?.into_iter().collect();
+            let report = kit.repo().gc(&extra, &mut progress, cx.cancel_flag())?;
             drop(mfs);
             Ok(GcOutput {
                 removed_count: report.removed.len() as u64,
