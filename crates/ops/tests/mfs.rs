@@ -393,3 +393,37 @@ fn untouched_mfs_writes_nothing_and_survives_gc() {
         json!([{"name": "x"}])
     );
 }
+
+#[test]
+fn cp_from_ipfs_needs_the_whole_dag_locally() {
+    let home = tempfile::tempdir().unwrap();
+    let kit = Kit::open(home.path()).unwrap();
+    // A 700 kB file: a root node and three leaves; one leaf removed.
+    let big: Vec<u8> = (0..700_000u32).map(|i| (i % 253) as u8).collect();
+    let b64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&big)
+    };
+    let root = ok(
+        &kit,
+        "ipfs_add",
+        json!({"content_base64": b64, "pin": false}),
+    )["root"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ls = ok(&kit, "ipfs_ls", json!({"path": root}));
+    let leaf = ls["entries"][1]["cid"].as_str().unwrap().to_string();
+    ok(&kit, "ipfs_block_rm", json!({"cids": [leaf]}));
+    let before = ok(&kit, "ipfs_files_flush", json!({}))["cid"].clone();
+    let e = call(
+        &kit,
+        "ipfs_files_cp",
+        json!({"from": format!("/ipfs/{root}"), "to": "/big"}),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
+    assert_eq!(ok(&kit, "ipfs_files_flush", json!({}))["cid"], before);
+    // GC still works (the MFS holds nothing incomplete).
+    ok(&kit, "ipfs_repo_gc", json!({}));
+}

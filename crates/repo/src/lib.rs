@@ -250,7 +250,9 @@ impl Repo {
         }
     }
 
-    fn check_complete(&self, root: &Cid) -> Result<()> {
+    /// Check that the whole DAG under `root` is present ([`Error::IncompleteDag`] names the
+    /// first missing block).
+    pub fn check_complete(&self, root: &Cid) -> Result<()> {
         let mut visited = HashSet::new();
         walk_dag(&self.blocks, root, Check::Links, &mut visited, &mut |_| {
             Ok(())

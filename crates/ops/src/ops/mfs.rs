@@ -706,7 +706,8 @@ impl Operation for FilesCp {
         mfs_meta(
             "Copy into MFS",
             "Copy a file or directory into the node's mutable filesystem (MFS) from another MFS path or from an \
-             /ipfs/CID path (copy by reference: no bytes are duplicated). The destination must not exist.",
+             /ipfs/CID path whose whole DAG is local (copy by reference: no bytes are duplicated). The destination \
+             must not exist.",
             false,
             false,
             false,
@@ -733,7 +734,13 @@ impl Operation for FilesCp {
             let _hold = repo.gc_shared();
             let src = match &from {
                 Some(p) => mfs::resolve(blocks, &guard, p)?,
-                None => export::resolve_path(blocks, &input.from)?,
+                None => {
+                    // MFS content must be complete locally: GC walks the MFS root, and this node
+                    // has no network to fetch missing blocks later.
+                    let cid = export::resolve_path(blocks, &input.from)?;
+                    repo.check_complete(&cid)?;
+                    cid
+                }
             };
             let (_, tsize) = mfs::tsize_of(blocks, &src)?;
             ensure_absent(blocks, &guard, &to)?;
