@@ -402,3 +402,67 @@ fn block_key(cid: &str) -> String {
     let c = ipfs_kit_content::parse_cid(cid).expect("cid");
     ipfs_kit_content::Cid::new_v1(0x55, *c.hash()).to_string()
 }
+
+/// `files read PATH` streams the same bytes the generator makes.
+fn assert_files_read(k: &Kit, path: &str, seed: u64, len: u64, when: &str) {
+    let out = k.run(&["files", "read", path]);
+    assert!(
+        out.status.success(),
+        "{when}: files read {path} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut want = vec![0u8; len as usize];
+    Rng(seed).fill(&mut want);
+    assert!(
+        out.stdout == want,
+        "{when}: {path} reads back different bytes"
+    );
+}
+
+#[test]
+fn kill_9_during_mfs_write() {
+    let mut rng = Rng(seed());
+    let k = Kit::new();
+    let mut acked: Vec<(String, u64, u64)> = Vec::new();
+    for round in 0..4 {
+        // An acknowledged write, then a large one killed part-way.
+        let (s, len) = (rng.next(), 100_000 + rng.below(2_000_000));
+        let path = format!("/acked/f{round}");
+        let (child, feeder) = k.spawn_fed(&["files", "write", "-e", "-p", &path], s, len);
+        let out = child.wait_with_output().expect("wait");
+        feeder.join().expect("feeder");
+        assert!(
+            out.status.success(),
+            "files write: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        acked.push((path, s, len));
+
+        let big = format!("/killed/f{round}");
+        let (child, feeder) = k.spawn_fed(&["files", "write", "-e", "-p", &big], rng.next(), BIG);
+        let delay = Duration::from_millis(20 + rng.below(1000));
+        let done = kill_after(child, delay);
+        feeder.join().expect("feeder");
+        let when = format!("after files write killed at {delay:?} (round {round})");
+        let v = k.json(&["repo", "verify"]);
+        assert_eq!(v["ok"], true, "{when}: repo verify: {v}");
+        let stat = k.run(&["--json", "files", "stat", &big]);
+        match done {
+            Some(_) => {
+                let st: Value = serde_json::from_slice(&stat.stdout).expect("json");
+                assert_eq!(st["size"], BIG, "{when}");
+            }
+            None => assert!(!stat.status.success(), "{when}: a killed write is visible"),
+        }
+        for (p, s, len) in &acked {
+            assert_files_read(&k, p, *s, *len, &when);
+        }
+    }
+    // GC keeps every acknowledged MFS file and removes what the killed writes left.
+    k.ok(&["repo", "gc"]);
+    for (p, s, len) in &acked {
+        assert_files_read(&k, p, *s, *len, "after gc");
+    }
+    let v = k.json(&["repo", "verify"]);
+    assert_eq!(v["ok"], true, "after gc: {v}");
+}
