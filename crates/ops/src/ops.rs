@@ -57,8 +57,9 @@ pub(crate) fn register_all(c: &mut Catalogue) {
     c.register(repo::RepoVerify);
 }
 
-/// Metadata of an IPFS-core operation.
-const fn core_meta(
+/// Metadata of an operation that stays on this machine.
+const fn op_meta(
+    toolset: Toolset,
     title: &'static str,
     description: &'static str,
     read_only: bool,
@@ -68,13 +69,31 @@ const fn core_meta(
     OpMeta {
         title,
         description,
-        toolset: Toolset::IpfsCore,
+        toolset,
         read_only,
         destructive,
         idempotent,
         open_world: false,
         aliases: &[],
     }
+}
+
+/// Metadata of an IPFS-core operation.
+const fn core_meta(
+    title: &'static str,
+    description: &'static str,
+    read_only: bool,
+    destructive: bool,
+    idempotent: bool,
+) -> OpMeta {
+    op_meta(
+        Toolset::IpfsCore,
+        title,
+        description,
+        read_only,
+        destructive,
+        idempotent,
+    )
 }
 
 /// Parse a CID given by a caller, as an input error naming the field.

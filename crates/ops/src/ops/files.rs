@@ -87,27 +87,38 @@ impl Operation for Cat {
         kit.blocking(move |kit| {
             let blocks = kit.repo().blocks();
             let cid = export::resolve_path(blocks, &input.path)?;
-            let mut reader = export::cat(blocks, &cid, input.offset, Some(want))?;
-            let file_size = reader.size();
-            let mut buf = Vec::with_capacity(want.min(file_size) as usize);
-            reader.read_to_end(&mut buf)?;
-            let length = buf.len() as u64;
-            let content = match input.encoding {
-                Encoding::Utf8 => String::from_utf8_lossy(&buf).into_owned(),
-                Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&buf),
-            };
-            Ok(CatOutput {
-                cid: cid.to_string(),
-                content,
-                encoding: input.encoding,
-                offset: input.offset,
-                length,
-                file_size,
-                truncated: input.offset.saturating_add(length) < file_size,
-            })
+            read_range(blocks, &cid, input.offset, want, input.encoding)
         })
         .await
     }
+}
+
+/// Read at most `want` bytes of the file `cid` from `offset`, as a bounded JSON answer.
+pub(super) fn read_range(
+    blocks: &(impl ipfs_kit_content::BlockSource + ?Sized),
+    cid: &cid::Cid,
+    offset: u64,
+    want: u64,
+    encoding: Encoding,
+) -> Result<CatOutput, OpError> {
+    let mut reader = export::cat(blocks, cid, offset, Some(want))?;
+    let file_size = reader.size();
+    let mut buf = Vec::with_capacity(want.min(file_size) as usize);
+    reader.read_to_end(&mut buf)?;
+    let length = buf.len() as u64;
+    let content = match encoding {
+        Encoding::Utf8 => String::from_utf8_lossy(&buf).into_owned(),
+        Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&buf),
+    };
+    Ok(CatOutput {
+        cid: cid.to_string(),
+        content,
+        encoding,
+        offset,
+        length,
+        file_size,
+        truncated: offset.saturating_add(length) < file_size,
+    })
 }
 
 /// `ipfs_get`.

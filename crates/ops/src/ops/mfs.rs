@@ -9,7 +9,7 @@ use ipfs_kit_content::import::{self, AddFlags, Control, NodeLink};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::files::{CAT_MAX_INLINE, Encoding};
+use super::files::{CAT_MAX_INLINE, CatOutput, Encoding};
 use crate::mfs::{self, Dir, MfsPath};
 use crate::{ErrorCode, InputStream, Kit, OpContext, OpError, OpMeta, Operation, Toolset};
 
@@ -20,16 +20,14 @@ const fn mfs_meta(
     destructive: bool,
     idempotent: bool,
 ) -> OpMeta {
-    OpMeta {
+    super::op_meta(
+        Toolset::Mfs,
         title,
         description,
-        toolset: Toolset::Mfs,
         read_only,
         destructive,
         idempotent,
-        open_world: false,
-        aliases: &[],
-    }
+    )
 }
 
 fn check_version(v: u8) -> Result<u8, OpError> {
@@ -539,29 +537,10 @@ pub struct FilesReadInput {
     pub encoding: Encoding,
 }
 
-/// Output of `ipfs_files_read`.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct FilesReadOutput {
-    /// The file's CID.
-    pub cid: String,
-    /// The bytes, in `encoding`.
-    pub content: String,
-    /// The encoding of `content`.
-    pub encoding: Encoding,
-    /// Offset of the first byte returned.
-    pub offset: u64,
-    /// Number of bytes returned.
-    pub length: u64,
-    /// Size of the whole file.
-    pub file_size: u64,
-    /// Whether bytes remain after this range.
-    pub truncated: bool,
-}
-
 impl Operation for FilesRead {
     const NAME: &'static str = "ipfs_files_read";
     type Input = FilesReadInput;
-    type Output = FilesReadOutput;
+    type Output = CatOutput;
 
     fn meta(&self) -> OpMeta {
         mfs_meta(
@@ -579,31 +558,14 @@ impl Operation for FilesRead {
         kit: &Kit,
         input: FilesReadInput,
         _cx: &OpContext,
-    ) -> Result<FilesReadOutput, OpError> {
+    ) -> Result<CatOutput, OpError> {
         let path = MfsPath::parse(&input.path)?;
         let want = input.count.unwrap_or(CAT_MAX_INLINE).min(CAT_MAX_INLINE);
         kit.blocking(move |kit| {
             let root = kit.mfs().root(kit.repo())?;
             let blocks = kit.repo().blocks();
             let cid = mfs::resolve(blocks, &root, &path)?;
-            let mut reader = export::cat(blocks, &cid, input.offset, Some(want))?;
-            let file_size = reader.size();
-            let mut buf = Vec::with_capacity(want.min(file_size) as usize);
-            reader.read_to_end(&mut buf)?;
-            let length = buf.len() as u64;
-            let content = match input.encoding {
-                Encoding::Utf8 => String::from_utf8_lossy(&buf).into_owned(),
-                Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&buf),
-            };
-            Ok(FilesReadOutput {
-                cid: cid.to_string(),
-                content,
-                encoding: input.encoding,
-                offset: input.offset,
-                length,
-                file_size,
-                truncated: input.offset.saturating_add(length) < file_size,
-            })
+            super::files::read_range(blocks, &cid, input.offset, want, input.encoding)
         })
         .await
     }
