@@ -47,7 +47,7 @@ pub enum Encoding {
     Base64,
 }
 
-/// Output of `ipfs_cat`.
+/// A byte range of a file (`ipfs_cat`, `ipfs_files_read`).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CatOutput {
     /// The CID the path resolved to.
