@@ -72,6 +72,18 @@ impl MfsPath {
         self.0.is_empty()
     }
 
+    /// Parse a path that must name an entry, not `/` (`action` says what cannot be done to `/`).
+    pub fn parse_entry(path: &str, action: &str) -> Result<MfsPath, OpError> {
+        let p = MfsPath::parse(path)?;
+        if p.is_root() {
+            return Err(OpError::new(
+                ErrorCode::InvalidPath,
+                format!("cannot {action} the MFS root /"),
+            ));
+        }
+        Ok(p)
+    }
+
     /// The parent's segments and the last name (`None` for `/`).
     pub fn split(&self) -> Option<(&[String], &str)> {
         let (last, parent) = self.0.split_last()?;

@@ -334,19 +334,20 @@ fn lock_across_processes() {
     Repo::open(dir.path()).unwrap();
 }
 
-#[test]
-fn kill_minus_nine_during_puts_pins_and_gc() {
-    let dir = tempfile::tempdir().unwrap();
+/// Run the child `mode` four times, SIGKILL it after a random wait of `base_ms` to
+/// `base_ms + spread_ms`, and check after each kill that the repo opens and verifies, every pin
+/// is complete, and every pin the child acknowledged (`PINNED` not followed by `UNPINNING`)
+/// survived. Returns the acknowledged pins and how many `GC` lines the child printed.
+fn kill_rounds(dir: &Path, mode: &str, base_ms: u64, spread_ms: u64) -> (HashSet<Cid>, usize) {
     let mut acknowledged: HashSet<Cid> = HashSet::new();
+    let mut gcs = 0;
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .subsec_nanos() as u64;
+        .subsec_nanos() as u64
+        | 1;
     for round in 0..4 {
-        let mut c = child("churn", dir.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut c = child(mode, dir).stdout(Stdio::piped()).spawn().unwrap();
         let out = c.stdout.take().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let l2 = Arc::clone(&lines);
@@ -358,7 +359,7 @@ fn kill_minus_nine_during_puts_pins_and_gc() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let wait = 300 + seed % 1700;
+        let wait = base_ms + seed % spread_ms;
         std::thread::sleep(Duration::from_millis(wait));
         c.kill().unwrap(); // SIGKILL
         c.wait().unwrap();
@@ -368,13 +369,19 @@ fn kill_minus_nine_during_puts_pins_and_gc() {
                 acknowledged.insert(s.parse().unwrap());
             } else if let Some(s) = l.strip_prefix("UNPINNING ") {
                 acknowledged.remove(&s.parse::<Cid>().unwrap());
+            } else if l == "GC" {
+                gcs += 1;
             }
         }
-        let repo = Repo::open(dir.path()).unwrap();
+        let repo = Repo::open(dir).unwrap();
         let v = repo.verify(&mut |_| {}, &never()).unwrap();
-        assert!(v.corrupted.is_empty(), "round {round}: {:?}", v.corrupted);
+        assert!(
+            v.corrupted.is_empty(),
+            "{mode} round {round}: {:?}",
+            v.corrupted
+        );
         let pv = repo.pin_verify().unwrap();
-        assert!(pv.iter().all(|p| p.ok), "round {round}: {pv:?}");
+        assert!(pv.iter().all(|p| p.ok), "{mode} round {round}: {pv:?}");
         let pinned: HashSet<Cid> = repo
             .pin_ls(PinFilter::Recursive)
             .unwrap()
@@ -383,15 +390,22 @@ fn kill_minus_nine_during_puts_pins_and_gc() {
         for a in &acknowledged {
             assert!(
                 pinned.contains(a),
-                "round {round}: acknowledged pin {a} lost"
+                "{mode} round {round}: acknowledged pin {a} lost"
             );
         }
         eprintln!(
-            "round {round}: killed after {wait} ms, {} pins acknowledged, {} blocks",
+            "{mode} round {round}: killed after {wait} ms ({gcs} GCs so far), {} pins acknowledged, {} blocks",
             acknowledged.len(),
             v.checked
         );
     }
+    (acknowledged, gcs)
+}
+
+#[test]
+fn kill_minus_nine_during_puts_pins_and_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let (acknowledged, _) = kill_rounds(dir.path(), "churn", 300, 1700);
     assert!(!acknowledged.is_empty());
 }
 
@@ -720,65 +734,7 @@ fn gc_compaction_returns_disk_space() {
 #[test]
 fn kill_minus_nine_during_compaction() {
     let dir = tempfile::tempdir().unwrap();
-    let mut acknowledged: HashSet<Cid> = HashSet::new();
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64
-        | 1;
-    for round in 0..4 {
-        let mut c = child("compact", dir.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = c.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let l2 = Arc::clone(&lines);
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                l2.lock().unwrap().push(line);
-            }
-        });
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let wait = 500 + seed % 2500;
-        std::thread::sleep(Duration::from_millis(wait));
-        c.kill().unwrap();
-        c.wait().unwrap();
-        reader.join().unwrap();
-        let mut gcs = 0;
-        for l in lines.lock().unwrap().iter() {
-            if let Some(s) = l.strip_prefix("PINNED ") {
-                acknowledged.insert(s.parse().unwrap());
-            } else if let Some(s) = l.strip_prefix("UNPINNING ") {
-                acknowledged.remove(&s.parse::<Cid>().unwrap());
-            } else if l == "GC" {
-                gcs += 1;
-            }
-        }
-        let repo = Repo::open(dir.path()).unwrap();
-        let v = repo.verify(&mut |_| {}, &never()).unwrap();
-        assert!(v.corrupted.is_empty(), "round {round}: {:?}", v.corrupted);
-        let pv = repo.pin_verify().unwrap();
-        assert!(pv.iter().all(|p| p.ok), "round {round}: {pv:?}");
-        let pinned: HashSet<Cid> = repo
-            .pin_ls(PinFilter::Recursive)
-            .unwrap()
-            .map(|e| e.unwrap().cid)
-            .collect();
-        for a in &acknowledged {
-            assert!(
-                pinned.contains(a),
-                "round {round}: acknowledged pin {a} lost"
-            );
-        }
-        eprintln!(
-            "round {round}: killed after {wait} ms ({gcs} GCs done), {} pins, {} blocks",
-            acknowledged.len(),
-            v.checked
-        );
-    }
+    kill_rounds(dir.path(), "compact", 500, 2500);
     // A complete GC afterwards keeps exactly the pinned DAGs.
     let repo = Repo::open(dir.path()).unwrap();
     repo.gc(&[], &mut |_| {}, &never()).unwrap();

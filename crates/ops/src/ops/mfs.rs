@@ -425,13 +425,7 @@ impl Operation for FilesWrite {
         input: FilesWriteInput,
         cx: &OpContext,
     ) -> Result<FilesWriteOutput, OpError> {
-        let path = MfsPath::parse(&input.path)?;
-        if path.is_root() {
-            return Err(OpError::new(
-                ErrorCode::InvalidPath,
-                "cannot write to the MFS root /",
-            ));
-        }
+        let path = MfsPath::parse_entry(&input.path, "write to")?;
         let flags = AddFlags {
             cid_version: input.cid_version.map(check_version).transpose()?,
             raw_leaves: input.raw_leaves,
@@ -611,13 +605,7 @@ impl Operation for FilesRm {
         input: FilesRmInput,
         _cx: &OpContext,
     ) -> Result<FilesChanged, OpError> {
-        let path = MfsPath::parse(&input.path)?;
-        if path.is_root() {
-            return Err(OpError::new(
-                ErrorCode::InvalidPath,
-                "cannot remove the MFS root /",
-            ));
-        }
+        let path = MfsPath::parse_entry(&input.path, "remove")?;
         kit.blocking(move |kit| {
             let repo = kit.repo();
             let mut guard = kit.mfs().lock(repo)?;
