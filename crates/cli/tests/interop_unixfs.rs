@@ -8,6 +8,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
+mod common;
+use common::{ensure_interop, interop_dir};
+
 /// SplitMix64: tiny, seedable, good enough to vary test inputs.
 struct Rng(u64);
 impl Rng {
@@ -32,24 +35,6 @@ impl Rng {
         v.truncate(n);
         v
     }
-}
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
-}
-
-/// Install the pinned peers on first use (CI pre-installs them; a fresh checkout gets them here).
-fn ensure_node_modules() {
-    let dir = interop_dir();
-    if dir.join("node_modules/ipfs-unixfs-importer").exists() {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .status()
-        .expect("npm is needed for the interop tests (Debian: apt-get install nodejs npm)");
-    assert!(status.success(), "npm ci in tests/interop failed");
 }
 
 fn file_size(rng: &mut Rng) -> usize {
@@ -158,7 +143,7 @@ fn our_cid(path: &Path, opts: &Value, home: &Path) -> String {
 
 #[test]
 fn random_trees_match_ipfs_unixfs_importer() {
-    ensure_node_modules();
+    ensure_interop();
     let seed: u64 = std::env::var("INTEROP_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -14,6 +14,7 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod gateway;
 mod rest;
 mod security;
 

@@ -1,12 +1,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ipfs_kit_clients::KuboClient;
 use ipfs_kit_repo::Repo;
 
 use crate::mfs::Mfs;
 use crate::{ErrorCode, OpError};
 
-/// The context every operation runs against: the kit's home and the embedded node's repo.
+/// The context every operation runs against: the kit's home and the IPFS node it drives, either the
+/// embedded node (its repo and MFS) or an external Kubo-compatible daemon over its RPC API.
 /// Cheap to clone (shared inside), so blocking work can move it onto a worker thread.
 #[derive(Debug, Clone)]
 pub struct Kit {
@@ -16,8 +18,21 @@ pub struct Kit {
 #[derive(Debug)]
 struct Inner {
     home: PathBuf,
-    repo: Repo,
-    mfs: Mfs,
+    node: Node,
+}
+
+/// The IPFS node behind a [`Kit`].
+#[derive(Debug)]
+pub enum Node {
+    /// The embedded node: a repo in the kit's home, and its MFS.
+    Embedded {
+        /// The repository.
+        repo: Repo,
+        /// The mutable filesystem.
+        mfs: Mfs,
+    },
+    /// An external Kubo-compatible daemon, driven over its RPC API.
+    Kubo(KuboClient),
 }
 
 impl Kit {
@@ -30,10 +45,33 @@ impl Kit {
         Ok(Kit {
             inner: Arc::new(Inner {
                 home: home.to_path_buf(),
-                repo,
-                mfs,
+                node: Node::Embedded { repo, mfs },
             }),
         })
+    }
+
+    /// A kit rooted at `home` whose operations run on the external daemon behind `client`
+    /// (no local repo is opened or locked).
+    pub fn with_kubo(home: &Path, client: KuboClient) -> Kit {
+        Kit {
+            inner: Arc::new(Inner {
+                home: home.to_path_buf(),
+                node: Node::Kubo(client),
+            }),
+        }
+    }
+
+    /// The node operations run on.
+    pub fn node(&self) -> &Node {
+        &self.inner.node
+    }
+
+    /// The external daemon's client, when the kit drives one.
+    pub fn kubo(&self) -> Option<&KuboClient> {
+        match &self.inner.node {
+            Node::Kubo(k) => Some(k),
+            Node::Embedded { .. } => None,
+        }
     }
 
     /// The kit's home directory.
@@ -41,14 +79,21 @@ impl Kit {
         &self.inner.home
     }
 
-    /// The embedded node's repository.
-    pub fn repo(&self) -> &Repo {
-        &self.inner.repo
+    /// The embedded node's repository; [`ErrorCode::Unsupported`] when the kit drives an external node.
+    pub fn repo(&self) -> Result<&Repo, OpError> {
+        match &self.inner.node {
+            Node::Embedded { repo, .. } => Ok(repo),
+            Node::Kubo(k) => Err(embedded_only(k)),
+        }
     }
 
-    /// The embedded node's mutable filesystem.
-    pub fn mfs(&self) -> &Mfs {
-        &self.inner.mfs
+    /// The embedded node's mutable filesystem; [`ErrorCode::Unsupported`] when the kit drives an
+    /// external node.
+    pub fn mfs(&self) -> Result<&Mfs, OpError> {
+        match &self.inner.node {
+            Node::Embedded { mfs, .. } => Ok(mfs),
+            Node::Kubo(k) => Err(embedded_only(k)),
+        }
     }
 
     /// Run blocking work (hashing, disk I/O) on the blocking thread pool.
@@ -62,4 +107,15 @@ impl Kit {
             .await
             .map_err(|e| OpError::new(ErrorCode::Internal, format!("worker failed: {e}")))?
     }
+}
+
+fn embedded_only(k: &KuboClient) -> OpError {
+    OpError::new(
+        ErrorCode::Unsupported,
+        format!(
+            "this needs the embedded node's repo, but ipfs-kit is driving the external node at {}",
+            k.base_url()
+        ),
+    )
+    .with("api", k.base_url())
 }

@@ -26,10 +26,11 @@ mod kit;
 pub mod mfs;
 mod operation;
 mod ops;
+pub mod stream;
 
 pub use catalogue::{Catalogue, ToolInfo};
 pub use error::{ErrorCode, OpError};
-pub use kit::Kit;
+pub use kit::{Kit, Node};
 pub use operation::{
     BoxFuture, DynOperation, InputStream, OpContext, OpMeta, Operation, Progress, Toolset,
 };

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use base64::Engine;
-use ipfs_kit_content::{car, export};
-use ipfs_kit_ops::{Kit, OpContext, OpError};
+use ipfs_kit_ops::{Kit, OpContext, OpError, stream};
 use serde_json::{Value, json};
 
 use super::call;
@@ -24,7 +23,7 @@ pub(crate) async fn run(kit: &Kit, cmd: Command, json: bool) -> anyhow::Result<(
             offset,
             length,
             progress,
-        } => cat(kit, &path, offset, length, progress),
+        } => cat(kit, path, offset, length, progress).await,
         Command::Get {
             path,
             output,
@@ -189,33 +188,30 @@ async fn add(kit: &Kit, a: AddArgs, json: bool) -> anyhow::Result<()> {
     Ok(w.flush()?)
 }
 
-/// `cat` streams straight from the store to stdout (the operation returns bounded JSON ranges).
-fn cat(
+/// `cat` streams straight from the node to stdout (the operation returns bounded JSON ranges).
+async fn cat(
     kit: &Kit,
-    path: &str,
+    path: String,
     offset: u64,
     length: Option<u64>,
     progress: bool,
 ) -> anyhow::Result<()> {
-    let blocks = kit.repo().blocks();
-    let cid = export::resolve_path(blocks, path).map_err(OpError::from)?;
-    let mut reader = export::cat(blocks, &cid, offset, length)
-        .map_err(OpError::from)?
-        .with_read_ahead(export::READ_AHEAD);
-    let total = reader.end().saturating_sub(reader.position());
-    let bar = byte_bar(
-        Some(progress && std::io::stderr().is_terminal()),
-        Some(total),
-    );
-    let mut out = std::io::stdout().lock();
-    let mut done = 0u64;
-    while let Some(chunk) = reader.next_chunk().map_err(OpError::from)? {
-        out.write_all(&chunk)?;
-        done += chunk.len() as u64;
-        bar.set_position(done);
-    }
+    let bar = byte_bar(Some(progress && std::io::stderr().is_terminal()), None);
+    let b = bar.clone();
+    let cx = OpContext::with_progress(move |p| {
+        if let Some(t) = p.total {
+            b.set_length(t);
+        }
+        b.set_position(p.done);
+    });
+    kit.blocking(move |kit| {
+        let mut out = std::io::stdout().lock();
+        stream::cat(&kit, &path, offset, length, &mut out, &cx)?;
+        Ok(out.flush()?)
+    })
+    .await?;
     bar.finish_and_clear();
-    Ok(out.flush()?)
+    Ok(())
 }
 
 async fn pin(kit: &Kit, p: PinCommand, json: bool) -> anyhow::Result<()> {
@@ -537,12 +533,15 @@ async fn dag(kit: &Kit, d: DagCommand, json: bool) -> anyhow::Result<()> {
             o.flush()?;
         }
         DagCommand::Export { root, progress } => {
-            let cid = ipfs_kit_content::parse_cid(&root).map_err(OpError::from)?;
             let bar = byte_bar(Some(progress && std::io::stderr().is_terminal()), None);
-            let stdout = std::io::stdout().lock();
-            let mut w = BufWriter::with_capacity(1 << 20, bar.wrap_write(stdout));
-            car::export_dag(kit.repo().blocks(), &cid, &mut w).map_err(OpError::from)?;
-            w.flush()?;
+            let b = bar.clone();
+            let cx = OpContext::with_progress(move |p| b.set_position(p.done));
+            kit.blocking(move |kit| {
+                let mut w = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+                stream::dag_export(&kit, &root, &mut w, &cx)?;
+                Ok(w.flush()?)
+            })
+            .await?;
             bar.finish_and_clear();
         }
         DagCommand::Import { files, pin_roots } => {

@@ -2,9 +2,7 @@
 
 use std::io::{BufWriter, Write};
 
-use ipfs_kit_content::export;
-use ipfs_kit_ops::mfs::{self, MfsPath};
-use ipfs_kit_ops::{Kit, OpContext, OpError};
+use ipfs_kit_ops::{Kit, OpContext, OpError, stream};
 use serde_json::{Value, json};
 
 use super::call;
@@ -109,14 +107,14 @@ pub(crate) async fn run(kit: &Kit, cmd: FilesCommand, json: bool) -> anyhow::Res
             offset,
             count,
         } => {
-            // Streams from the store to stdout (the operation answers bounded JSON ranges).
-            let path = MfsPath::parse(&path)?;
-            let blocks = kit.repo().blocks();
-            let cid = mfs::resolve(blocks, &kit.mfs().root(kit.repo())?, &path)?;
-            let mut reader = export::cat(blocks, &cid, offset, count).map_err(OpError::from)?;
-            let mut out = std::io::stdout().lock();
-            std::io::copy(&mut reader, &mut out)?;
-            Ok(out.flush()?)
+            // Streams from the node to stdout (the operation answers bounded JSON ranges).
+            kit.blocking(move |kit| {
+                let mut out = std::io::stdout().lock();
+                stream::files_read(&kit, &path, offset, count, &mut out, &OpContext::default())?;
+                Ok(out.flush()?)
+            })
+            .await?;
+            Ok(())
         }
         FilesCommand::Rm {
             path,

@@ -155,11 +155,11 @@ impl Operation for Add {
                 .with_progress(move |done| progress_cx.progress(done, total, "bytes"))
                 .with_cancel(cx.cancel_arc());
             // Held across import and pin: GC may not remove blocks of an add in flight.
-            let _hold = kit.repo().gc_shared();
+            let _hold = kit.repo()?.gc_shared();
             let sink: &dyn BlockSink = if only_hash {
                 &NullSink
             } else {
-                kit.repo().blocks()
+                kit.repo()?.blocks()
             };
             // One file from bytes or a stream, wrapped in a directory with `-w`, as Kubo does for stdin.
             let single = |reader: &mut (dyn std::io::Read + Send), name: Option<String>| {
@@ -186,11 +186,11 @@ impl Operation for Add {
                 Source::Stream(mut stream, name) => single(&mut stream, name)?,
             };
             if !only_hash {
-                kit.repo().blocks().sync()?;
+                kit.repo()?.blocks().sync()?;
             }
             if pin {
                 for e in roots(&entries, opts.wrap_with_directory) {
-                    kit.repo().pin_add(&e.cid, true, "")?;
+                    kit.repo()?.pin_add(&e.cid, true, "")?;
                 }
             }
             let root = entries

@@ -133,11 +133,11 @@ impl Operation for BlockPut {
             let cid = block_cid(1, codec, hash, &data)?;
             // Refuse bytes that do not decode in the codec they claim.
             ipfs_kit_content::dag::links(&cid, &data)?;
-            let _hold = kit.repo().gc_shared();
-            kit.repo().blocks().put_verified(&cid, &data)?;
-            kit.repo().blocks().sync()?;
+            let _hold = kit.repo()?.gc_shared();
+            kit.repo()?.blocks().put_verified(&cid, &data)?;
+            kit.repo()?.blocks().sync()?;
             if pin {
-                kit.repo().pin_add(&cid, false, "")?;
+                kit.repo()?.pin_add(&cid, false, "")?;
             }
             Ok(BlockInfo {
                 cid: cid.to_string(),
@@ -194,7 +194,7 @@ impl Operation for BlockGet {
     ) -> Result<BlockGetOutput, OpError> {
         let cid = cid_arg("cid", &input.cid)?;
         kit.blocking(move |kit| {
-            let data = kit.repo().blocks().get(&cid)?;
+            let data = kit.repo()?.blocks().get(&cid)?;
             Ok(BlockGetOutput {
                 cid: cid.to_string(),
                 size: data.len() as u64,
@@ -232,7 +232,7 @@ impl Operation for BlockStat {
     ) -> Result<BlockInfo, OpError> {
         let cid = cid_arg("cid", &input.cid)?;
         kit.blocking(move |kit| {
-            let size = match kit.repo().blocks().size(&cid)? {
+            let size = match kit.repo()?.blocks().size(&cid)? {
                 Some(s) => s,
                 None => return Err(ipfs_kit_content::Error::NotFound(cid).into()),
             };
@@ -299,7 +299,7 @@ impl Operation for BlockRm {
             let mut removed = Vec::new();
             for cid in cids {
                 // Pinned blocks are always refused, as in Kubo; `force` only forgives missing ones.
-                match kit.repo().remove_block(&cid, false)? {
+                match kit.repo()?.remove_block(&cid, false)? {
                     Some(_) => removed.push(cid.to_string()),
                     None if force => {}
                     None => {

@@ -67,7 +67,7 @@ impl Operation for DagGet {
             input.output_codec.as_deref().map(str::parse).transpose()?;
         kit.blocking(move |kit| {
             let (root, segs) = dag::parse_path(&input.path)?;
-            let found = dag::resolve(kit.repo().blocks(), &root, &segs)?;
+            let found = dag::resolve(kit.repo()?.blocks(), &root, &segs)?;
             let data_base64 = match output_codec {
                 Some(codec) => Some(
                     base64::engine::general_purpose::STANDARD
@@ -181,11 +181,11 @@ impl Operation for DagPut {
                     block.data.len()
                 )));
             }
-            let _hold = kit.repo().gc_shared();
-            kit.repo().blocks().put_verified(&block.cid, &block.data)?;
-            kit.repo().blocks().sync()?;
+            let _hold = kit.repo()?.gc_shared();
+            kit.repo()?.blocks().put_verified(&block.cid, &block.data)?;
+            kit.repo()?.blocks().sync()?;
             if pin {
-                kit.repo().pin_add(&block.cid, true, "")?;
+                kit.repo()?.pin_add(&block.cid, true, "")?;
             }
             Ok(DagPutOutput {
                 cid: block.cid.to_string(),
@@ -250,7 +250,7 @@ impl Operation for DagExport {
             let tmp = out.with_extension("car.partial");
             let result = (|| -> Result<u64, OpError> {
                 let mut w = BufWriter::new(File::create(&tmp)?);
-                let blocks = car::export_dag(kit.repo().blocks(), &root, &mut w)?;
+                let blocks = car::export_dag(kit.repo()?.blocks(), &root, &mut w)?;
                 w.flush()?;
                 w.get_ref().sync_all()?;
                 Ok(blocks)
@@ -332,24 +332,24 @@ impl Operation for DagImport {
     ) -> Result<DagImportOutput, OpError> {
         let cx = cx.clone();
         kit.blocking(move |kit| {
-            let _hold = kit.repo().gc_shared();
+            let _hold = kit.repo()?.gc_shared();
             let mut roots = Vec::new();
             let mut blocks = 0;
             for p in &input.paths {
                 cx.check()?;
                 let f = File::open(p).map_err(|e| OpError::from(e).with("path", p.clone()))?;
                 let imported =
-                    car::import_car(BufReader::with_capacity(1 << 20, f), kit.repo().blocks())
+                    car::import_car(BufReader::with_capacity(1 << 20, f), kit.repo()?.blocks())
                         .map_err(|e| OpError::from(e).with("path", p.clone()))?;
                 blocks += imported.blocks;
                 cx.progress(blocks, None, "blocks");
                 roots.extend(imported.roots);
             }
-            kit.repo().blocks().sync()?;
+            kit.repo()?.blocks().sync()?;
             let mut out = Vec::new();
             for root in roots {
                 if input.pin_roots {
-                    kit.repo().pin_add(&root, true, "")?;
+                    kit.repo()?.pin_add(&root, true, "")?;
                 }
                 out.push(ImportedRoot {
                     cid: root.to_string(),

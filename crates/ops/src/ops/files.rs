@@ -85,7 +85,7 @@ impl Operation for Cat {
     async fn run(&self, kit: &Kit, input: CatInput, _cx: &OpContext) -> Result<CatOutput, OpError> {
         let want = input.length.unwrap_or(CAT_MAX_INLINE).min(CAT_MAX_INLINE);
         kit.blocking(move |kit| {
-            let blocks = kit.repo().blocks();
+            let blocks = kit.repo()?.blocks();
             let cid = export::resolve_path(blocks, &input.path)?;
             read_range(blocks, &cid, input.offset, want, input.encoding)
         })
@@ -180,7 +180,7 @@ impl Operation for Get {
     async fn run(&self, kit: &Kit, input: GetInput, cx: &OpContext) -> Result<GetOutput, OpError> {
         let cx = cx.clone();
         kit.blocking(move |kit| {
-            let blocks = kit.repo().blocks();
+            let blocks = kit.repo()?.blocks();
             let cid = export::resolve_path(blocks, &input.path)?;
             let total = export::stat(blocks, &cid).ok().map(|s| s.size);
             let progress_cx = cx.clone();
@@ -278,7 +278,7 @@ impl Operation for Ls {
     async fn run(&self, kit: &Kit, input: LsInput, _cx: &OpContext) -> Result<LsOutput, OpError> {
         let limit = input.limit.unwrap_or(DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
-            let blocks = kit.repo().blocks();
+            let blocks = kit.repo()?.blocks();
             let cid = export::resolve_path(blocks, &input.path)?;
             let mut entries = Vec::new();
             let mut iter = export::ls(blocks, &cid, input.resolve_type)?.skip(input.offset);

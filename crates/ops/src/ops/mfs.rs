@@ -101,8 +101,8 @@ impl Operation for FilesMkdir {
         let path = MfsPath::parse(&input.path)?;
         let version = check_version(input.cid_version)?;
         kit.blocking(move |kit| {
-            let repo = kit.repo();
-            let mut guard = kit.mfs().lock(repo)?;
+            let repo = kit.repo()?;
+            let mut guard = kit.mfs()?.lock(repo)?;
             let _hold = repo.gc_shared();
             let exists = match mfs::resolve(repo.blocks(), &guard, &path) {
                 Ok(cid) => Some(cid),
@@ -123,7 +123,7 @@ impl Operation for FilesMkdir {
                         Dir::empty(version, ipfs_kit_content::HashAlg::Sha2_256).write(repo)?;
                     let new =
                         mfs::set_entry(repo, &guard, &path, Some(empty), input.parents, version)?;
-                    kit.mfs().commit(repo, &mut guard, new)?;
+                    kit.mfs()?.commit(repo, &mut guard, new)?;
                 }
             }
             Ok(FilesChanged {
@@ -211,8 +211,8 @@ impl Operation for FilesLs {
         let path = MfsPath::parse(&input.path)?;
         let limit = input.limit.unwrap_or(super::DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
-            let root = kit.mfs().root(kit.repo())?;
-            let blocks = kit.repo().blocks();
+            let root = kit.mfs()?.root(kit.repo()?)?;
+            let blocks = kit.repo()?.blocks();
             let cid = mfs::resolve(blocks, &root, &path)?;
             let st = export::stat(blocks, &cid)?;
             let item = |name: String, cid: Cid, kind: NodeKind, size: u64| FilesLsEntry {
@@ -298,8 +298,8 @@ impl Operation for FilesStat {
     ) -> Result<FilesStatOutput, OpError> {
         let path = MfsPath::parse(&input.path)?;
         kit.blocking(move |kit| {
-            let root = kit.mfs().root(kit.repo())?;
-            let blocks = kit.repo().blocks();
+            let root = kit.mfs()?.root(kit.repo()?)?;
+            let blocks = kit.repo()?.blocks();
             let cid = mfs::resolve(blocks, &root, &path)?;
             let st = export::stat(blocks, &cid)?;
             Ok(FilesStatOutput {
@@ -450,9 +450,9 @@ impl Operation for FilesWrite {
         };
         let cx = cx.clone();
         kit.blocking(move |kit| {
-            let repo = kit.repo();
+            let repo = kit.repo()?;
             let blocks = repo.blocks();
-            let mut guard = kit.mfs().lock(repo)?;
+            let mut guard = kit.mfs()?.lock(repo)?;
             let _hold = repo.gc_shared();
             let old = match mfs::resolve(blocks, &guard, &path) {
                 Ok(cid) => {
@@ -498,7 +498,7 @@ impl Operation for FilesWrite {
                 tsize: added.size,
             };
             let new = mfs::set_entry(repo, &guard, &path, Some(link), input.parents, 0)?;
-            kit.mfs().commit(repo, &mut guard, new)?;
+            kit.mfs()?.commit(repo, &mut guard, new)?;
             Ok(FilesWriteOutput {
                 path: path.display(),
                 cid: added.cid.to_string(),
@@ -556,8 +556,8 @@ impl Operation for FilesRead {
         let path = MfsPath::parse(&input.path)?;
         let want = input.count.unwrap_or(CAT_MAX_INLINE).min(CAT_MAX_INLINE);
         kit.blocking(move |kit| {
-            let root = kit.mfs().root(kit.repo())?;
-            let blocks = kit.repo().blocks();
+            let root = kit.mfs()?.root(kit.repo()?)?;
+            let blocks = kit.repo()?.blocks();
             let cid = mfs::resolve(blocks, &root, &path)?;
             super::files::read_range(blocks, &cid, input.offset, want, input.encoding)
         })
@@ -607,8 +607,8 @@ impl Operation for FilesRm {
     ) -> Result<FilesChanged, OpError> {
         let path = MfsPath::parse_entry(&input.path, "remove")?;
         kit.blocking(move |kit| {
-            let repo = kit.repo();
-            let mut guard = kit.mfs().lock(repo)?;
+            let repo = kit.repo()?;
+            let mut guard = kit.mfs()?.lock(repo)?;
             let _hold = repo.gc_shared();
             let cid = mfs::resolve(repo.blocks(), &guard, &path)?;
             if export::stat(repo.blocks(), &cid)?.kind.is_dir() && !input.recursive && !input.force
@@ -620,7 +620,7 @@ impl Operation for FilesRm {
                 .with("path", path.display()));
             }
             let new = mfs::set_entry(repo, &guard, &path, None, false, 0)?;
-            kit.mfs().commit(repo, &mut guard, new)?;
+            kit.mfs()?.commit(repo, &mut guard, new)?;
             Ok(FilesChanged {
                 path: path.display(),
                 root: guard.to_string(),
@@ -678,9 +678,9 @@ impl Operation for FilesCp {
             Some(MfsPath::parse(&input.from)?)
         };
         kit.blocking(move |kit| {
-            let repo = kit.repo();
+            let repo = kit.repo()?;
             let blocks = repo.blocks();
-            let mut guard = kit.mfs().lock(repo)?;
+            let mut guard = kit.mfs()?.lock(repo)?;
             let _hold = repo.gc_shared();
             let src = match &from {
                 Some(p) => mfs::resolve(blocks, &guard, p)?,
@@ -696,7 +696,7 @@ impl Operation for FilesCp {
             ensure_absent(blocks, &guard, &to)?;
             let link = NodeLink { cid: src, tsize };
             let new = mfs::set_entry(repo, &guard, &to, Some(link), input.parents, 0)?;
-            kit.mfs().commit(repo, &mut guard, new)?;
+            kit.mfs()?.commit(repo, &mut guard, new)?;
             Ok(FilesChanged {
                 path: to.display(),
                 root: guard.to_string(),
@@ -774,9 +774,9 @@ impl Operation for FilesMv {
         };
         let name = name.to_string();
         kit.blocking(move |kit| {
-            let repo = kit.repo();
+            let repo = kit.repo()?;
             let blocks = repo.blocks();
-            let mut guard = kit.mfs().lock(repo)?;
+            let mut guard = kit.mfs()?.lock(repo)?;
             let _hold = repo.gc_shared();
             let src = mfs::resolve(blocks, &guard, &from)?;
             if let Ok(dest) = mfs::resolve(blocks, &guard, &to)
@@ -802,7 +802,7 @@ impl Operation for FilesMv {
                 false,
                 0,
             )?;
-            kit.mfs().commit(repo, &mut guard, new)?;
+            kit.mfs()?.commit(repo, &mut guard, new)?;
             Ok(FilesChanged {
                 path: to.display(),
                 root: guard.to_string(),
@@ -856,8 +856,8 @@ impl Operation for FilesFlush {
     ) -> Result<FilesFlushOutput, OpError> {
         let path = MfsPath::parse(&input.path)?;
         kit.blocking(move |kit| {
-            let root = kit.mfs().root(kit.repo())?;
-            let cid = mfs::resolve(kit.repo().blocks(), &root, &path)?;
+            let root = kit.mfs()?.root(kit.repo()?)?;
+            let cid = mfs::resolve(kit.repo()?.blocks(), &root, &path)?;
             Ok(FilesFlushOutput {
                 cid: cid.to_string(),
             })
@@ -906,14 +906,14 @@ impl Operation for FilesChcid {
         let path = MfsPath::parse(&input.path)?;
         let version = check_version(input.cid_version)?;
         kit.blocking(move |kit| {
-            let repo = kit.repo();
-            let mut guard = kit.mfs().lock(repo)?;
+            let repo = kit.repo()?;
+            let mut guard = kit.mfs()?.lock(repo)?;
             let _hold = repo.gc_shared();
             let new = mfs::update_dir(repo, &guard, &path.0, false, version, |d| {
                 d.cid_version = version;
                 Ok(())
             })?;
-            kit.mfs().commit(repo, &mut guard, new)?;
+            kit.mfs()?.commit(repo, &mut guard, new)?;
             Ok(FilesChanged {
                 path: path.display(),
                 root: guard.to_string(),

@@ -10,7 +10,7 @@ use crate::{ErrorCode, Kit, OpContext, OpError, OpMeta, Operation};
 
 /// Resolve a CID or IPFS path against the embedded node.
 fn resolve(kit: &Kit, path: &str) -> Result<cid::Cid, OpError> {
-    Ok(export::resolve_path(kit.repo().blocks(), path)?)
+    Ok(export::resolve_path(kit.repo()?.blocks(), path)?)
 }
 
 /// `ipfs_pin_add`.
@@ -67,7 +67,7 @@ impl Operation for PinAdd {
             for (i, p) in input.paths.iter().enumerate() {
                 cx.check()?;
                 let cid = resolve(&kit, p)?;
-                kit.repo().pin_add(&cid, input.recursive, &input.name)?;
+                kit.repo()?.pin_add(&cid, input.recursive, &input.name)?;
                 pins.push(cid.to_string());
                 cx.progress(i as u64 + 1, Some(total), "pins");
             }
@@ -117,7 +117,7 @@ impl Operation for PinRm {
             let mut pins = Vec::new();
             for p in &input.paths {
                 let cid = resolve(&kit, p)?;
-                kit.repo().pin_rm(&cid, input.recursive)?;
+                kit.repo()?.pin_rm(&cid, input.recursive)?;
                 pins.push(cid.to_string());
             }
             Ok(PinsOutput { pins })
@@ -219,7 +219,7 @@ impl Operation for PinLs {
                     .iter()
                     .map(|p| resolve(&kit, p))
                     .collect::<Result<Vec<_>, _>>()?;
-                for (cid, status) in kit.repo().pin_status(&cids)? {
+                for (cid, status) in kit.repo()?.pin_status(&cids)? {
                     let kind = match status {
                         PinStatus::Recursive => "recursive".to_string(),
                         PinStatus::Direct => "direct".to_string(),
@@ -250,7 +250,7 @@ impl Operation for PinLs {
                 PinType::Recursive => PinFilter::Recursive,
             };
             let mut truncated = false;
-            for entry in kit.repo().pin_ls(filter)? {
+            for entry in kit.repo()?.pin_ls(filter)? {
                 if pins.len() == limit {
                     truncated = true;
                     break;
@@ -310,7 +310,7 @@ impl Operation for PinUpdate {
         kit.blocking(move |kit| {
             let from = resolve(&kit, &input.from)?;
             let to = resolve(&kit, &input.to)?;
-            kit.repo().pin_update(&from, &to, input.unpin)?;
+            kit.repo()?.pin_update(&from, &to, input.unpin)?;
             Ok(PinsOutput {
                 pins: vec![from.to_string(), to.to_string()],
             })
@@ -383,7 +383,7 @@ impl Operation for PinVerify {
         _cx: &OpContext,
     ) -> Result<PinVerifyOutput, OpError> {
         kit.blocking(move |kit| {
-            let all = kit.repo().pin_verify()?;
+            let all = kit.repo()?.pin_verify()?;
             let ok = all.iter().all(|p| p.ok);
             let pins = all
                 .into_iter()

@@ -64,9 +64,9 @@ impl Operation for RepoGc {
             };
             // The MFS lock is held across GC so no MFS change can produce blocks GC does not see
             // as reachable (changes take the lock before the GC-shared guard: one lock order).
-            let mfs = kit.mfs().lock_for_gc()?;
+            let mfs = kit.mfs()?.lock_for_gc()?;
             let extra: Vec<_> = crate::mfs::Mfs::gc_root(&mfs)?.into_iter().collect();
-            let report = kit.repo().gc(&extra, &mut progress, cx.cancel_flag())?;
+            let report = kit.repo()?.gc(&extra, &mut progress, cx.cancel_flag())?;
             drop(mfs);
             Ok(GcOutput {
                 removed_count: report.removed.len() as u64,
@@ -126,7 +126,7 @@ impl Operation for RepoStat {
         _cx: &OpContext,
     ) -> Result<RepoStatOutput, OpError> {
         kit.blocking(|kit| {
-            let s = kit.repo().stat()?;
+            let s = kit.repo()?.stat()?;
             Ok(RepoStatOutput {
                 repo_size: s.repo_size,
                 storage_max: s.storage_max,
@@ -178,7 +178,7 @@ impl Operation for RepoVerify {
         let cx = cx.clone();
         kit.blocking(move |kit| {
             let mut progress = |n: u64| cx.progress(n, None, "blocks");
-            let r = kit.repo().verify(&mut progress, cx.cancel_flag())?;
+            let r = kit.repo()?.verify(&mut progress, cx.cancel_flag())?;
             Ok(RepoVerifyOutput {
                 ok: r.corrupted.is_empty(),
                 checked: r.checked,
@@ -250,7 +250,7 @@ impl Operation for Refs {
     ) -> Result<RefsOutput, OpError> {
         let limit = input.limit.unwrap_or(DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
-            let root = export::resolve_path(kit.repo().blocks(), &input.path)?;
+            let root = export::resolve_path(kit.repo()?.blocks(), &input.path)?;
             let opts = RefsOptions {
                 recursive: input.recursive,
                 unique: input.unique,
@@ -258,7 +258,7 @@ impl Operation for Refs {
             };
             let mut refs = Vec::new();
             let mut truncated = false;
-            for edge in kit.repo().refs(&root, opts) {
+            for edge in kit.repo()?.refs(&root, opts) {
                 if refs.len() == limit {
                     truncated = true;
                     break;
@@ -308,7 +308,7 @@ impl Operation for RefsLocal {
         kit.blocking(move |kit| {
             let mut refs = Vec::new();
             let mut truncated = false;
-            for cid in kit.repo().refs_local()? {
+            for cid in kit.repo()?.refs_local()? {
                 if refs.len() == limit {
                     truncated = true;
                     break;

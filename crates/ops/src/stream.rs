@@ -1,0 +1,131 @@
+//! Byte-stream outputs: file contents, tar archives and CARs written straight to a sink.
+//!
+//! Operations answer bounded JSON (an MCP tool result must fit in one message); faces that can
+//! stream (the CLI's standard output, the RPC API's and the gateway's response bodies) use these
+//! instead. They run on the node behind the [`Kit`], embedded or external, and are blocking: call
+//! them from a worker thread ([`Kit::blocking`] or `spawn_blocking`). Progress is reported in bytes
+//! to `cx`, and cancellation is checked between chunks.
+
+use std::io::Write;
+
+use ipfs_kit_content::{car, export};
+
+use crate::mfs::{self, MfsPath};
+use crate::{Kit, OpContext, OpError};
+
+/// Bytes of read-ahead used when streaming a file from the embedded store.
+pub const READ_AHEAD: usize = export::READ_AHEAD;
+
+/// Copy `reader`'s range to `out`, reporting progress against its known length.
+fn copy_file<S: ipfs_kit_content::BlockSource + ?Sized>(
+    mut reader: export::FileReader<'_, S>,
+    out: &mut dyn Write,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
+    let total = reader.end().saturating_sub(reader.position());
+    let mut done = 0u64;
+    cx.progress(0, Some(total), "bytes");
+    while let Some(chunk) = reader.next_chunk()? {
+        cx.check()?;
+        out.write_all(&chunk)?;
+        done += chunk.len() as u64;
+        cx.progress(done, Some(total), "bytes");
+    }
+    Ok(done)
+}
+
+/// Write the file at `path` (a CID or `/ipfs/…` path), from `offset`, at most `length` bytes, to
+/// `out` (Kubo's `cat`). Returns the bytes written.
+pub fn cat(
+    kit: &Kit,
+    path: &str,
+    offset: u64,
+    length: Option<u64>,
+    out: &mut dyn Write,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
+    let blocks = kit.repo()?.blocks();
+    let cid = export::resolve_path(blocks, path)?;
+    let reader = export::cat(blocks, &cid, offset, length)?.with_read_ahead(READ_AHEAD);
+    copy_file(reader, out, cx)
+}
+
+/// Write the MFS file at `path`, from `offset`, at most `count` bytes, to `out` (Kubo's
+/// `files read`). Returns the bytes written.
+pub fn files_read(
+    kit: &Kit,
+    path: &str,
+    offset: u64,
+    count: Option<u64>,
+    out: &mut dyn Write,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
+    let path = MfsPath::parse(path)?;
+    let repo = kit.repo()?;
+    let blocks = repo.blocks();
+    let cid = mfs::resolve(blocks, &kit.mfs()?.root(repo)?, &path)?;
+    let reader = export::cat(blocks, &cid, offset, count)?.with_read_ahead(READ_AHEAD);
+    copy_file(reader, out, cx)
+}
+
+/// Write the DAG under `root` (a CID) as a CARv1 stream to `out`, blocks in walk order (Kubo's
+/// `dag export`). Returns the bytes written.
+pub fn dag_export(
+    kit: &Kit,
+    root: &str,
+    out: &mut dyn Write,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
+    let cid = ipfs_kit_content::parse_cid(root)?;
+    let mut counted = Counted { out, done: 0, cx };
+    let r = car::export_dag(kit.repo()?.blocks(), &cid, &mut counted);
+    cx.check()?;
+    r?;
+    Ok(counted.done)
+}
+
+/// Write the UnixFS tree at `path` as a tar stream to `out`, with `name` as its top entry (Kubo's
+/// `get` uses the last path segment or the CID). Returns the bytes written.
+pub fn get_tar(
+    kit: &Kit,
+    path: &str,
+    name: &str,
+    out: &mut dyn Write,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
+    let blocks = kit.repo()?.blocks();
+    let cid = export::resolve_path(blocks, path)?;
+    let control = export::Control::new().with_cancel(cx.cancel_arc());
+    let mut counted = Counted { out, done: 0, cx };
+    let r = export::get_tar(blocks, &cid, name, &mut counted, &control);
+    cx.check()?;
+    r?;
+    Ok(counted.done)
+}
+
+/// A writer that counts, reports progress and stops when cancelled (the caller turns the write
+/// error into [`crate::ErrorCode::Cancelled`] by checking `cx` first).
+struct Counted<'a> {
+    out: &'a mut dyn Write,
+    done: u64,
+    cx: &'a OpContext,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.cx.is_cancelled() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Other,
+                "operation cancelled",
+            ));
+        }
+        let n = self.out.write(buf)?;
+        self.done += n as u64;
+        self.cx.progress(self.done, None, "bytes");
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
