@@ -1,4 +1,5 @@
 //! Test support shared by the MCP harnesses: the pinned-peer directory and an HTTP server process.
+#![allow(dead_code)] // each test binary uses a different part
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -56,14 +57,12 @@ pub(crate) fn start_http(home: &Path, extra: &[&str]) -> (Server, u16) {
 }
 
 /// tests/interop: the pinned npm peers (UnixFS importer/exporter, kubo-rpc-client, @ipld/car).
-#[allow(dead_code)]
 pub(crate) fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
 }
 
 /// Install tests/interop's pinned peers on first use, or again when package.json names one that
 /// node_modules lacks (CI pre-installs them; a fresh checkout gets them here).
-#[allow(dead_code)]
 pub(crate) fn ensure_interop() {
     static ONCE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
     let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
