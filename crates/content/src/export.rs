@@ -28,6 +28,7 @@ mod ls;
 mod node;
 mod path;
 mod reader;
+mod scope;
 mod stat;
 mod tar;
 mod walk;
@@ -38,5 +39,9 @@ pub use ls::{LsEntry, LsIter, ls};
 pub use node::{NodeKind, default_mode};
 pub use path::{MAX_PATH_SEGMENTS, parse_ipfs_path, resolve, resolve_path, validate_entry_name};
 pub use reader::{FileReader, MAX_FILE_DEPTH, READ_AHEAD, cat};
+pub use scope::{
+    ByteSpan, CarBlocks, DagScope, EntityBytes, MAX_SCOPE_DEPTH, PathBlocks, resolve_blocks,
+    select_blocks,
+};
 pub use stat::{Stat, stat};
 pub use tar::get_tar;
