@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Daemon benchmark: `ipfs-kit daemon` next to the js-ipfs daemon (npm ipfs@0.66.1), in one run.
+
+For a random file (256 MiB by default) it prints, for each daemon: RPC add (multipart upload, pinned),
+RPC cat and gateway GET throughput from the page cache; for ipfs-kit also CLI add of the same size, the
+bar RPC add is held to. Then requests/s under load (wrk, 32 connections) of `POST /api/v0/version`
+and of `GET` of a 1 KiB file through the gateway. curl and wrk share this machine's cores with the
+daemons, so the figures are what one box does end to end.
+
+Usage: python3 bench/daemon.py [--size-mib 256] [--runs 3] [--dir /work] [--no-js]
+Builds ipfs-kit in release mode, installs the pinned js-ipfs (tests/jsipfs) when missing, and wrk
+from Debian's packages when missing (needs root).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+JSIPFS = os.path.join(ROOT, "tests", "jsipfs")
+MIB = 1024 * 1024
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"{what} never listened on {port}")
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr.decode(errors='replace')}")
+    return p.stdout
+
+
+def timed(cmd, **kw):
+    t0 = time.perf_counter()
+    out = run(cmd, **kw)
+    return time.perf_counter() - t0, out
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+class Daemon:
+    def __init__(self, name, api, gateway, proc):
+        self.name, self.api, self.gateway, self.proc = name, api, gateway, proc
+
+    def rpc(self, command, query=""):
+        return f"http://127.0.0.1:{self.api}/api/v0/{command}{'?' + query if query else ''}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_kit(kit, home, log):
+    api, gw = free_port(), free_port()
+    proc = subprocess.Popen([kit, "--home", home, "daemon", "--api-addr", f"127.0.0.1:{api}",
+                             "--gateway-addr", f"127.0.0.1:{gw}"],
+                            stdout=log, stderr=log)
+    wait_port(api, proc, "ipfs-kit daemon")
+    wait_port(gw, proc, "ipfs-kit daemon gateway")
+    return Daemon("ipfs-kit daemon", api, gw, proc)
+
+
+def start_js(repo, log):
+    jsipfs = os.path.join(JSIPFS, "node_modules", ".bin", "jsipfs")
+    env = dict(os.environ, IPFS_PATH=repo)
+    run([jsipfs, "init", "--profile", "test"], env=env)
+    api, gw = free_port(), free_port()
+    run([jsipfs, "config", "Addresses.API", f"/ip4/127.0.0.1/tcp/{api}"], env=env)
+    run([jsipfs, "config", "Addresses.Gateway", f"/ip4/127.0.0.1/tcp/{gw}"], env=env)
+    run([jsipfs, "config", "--json", "Addresses.Swarm", "[]"], env=env)
+    run([jsipfs, "config", "--json", "Bootstrap", "[]"], env=env)
+    proc = subprocess.Popen([jsipfs, "daemon", "--offline"], env=env, stdout=log, stderr=log)
+    wait_port(api, proc, "js-ipfs daemon", timeout=120)
+    wait_port(gw, proc, "js-ipfs gateway", timeout=60)
+    return Daemon("js-ipfs 0.66.1 daemon", api, gw, proc)
+
+
+def wrk(url, post, seconds):
+    script = []
+    if post:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write('wrk.method = "POST"\n')
+            script = ["-s", f.name]
+    out = run(["wrk", "-t2", "-c32", f"-d{seconds}s"] + script + [url]).decode()
+    for s in script[1:]:
+        os.remove(s)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"wrk saw {errors.group(1)} error responses from {url}")
+    return float(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mib", type=int, default=256)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
+    ap.add_argument("--wrk-seconds", type=int, default=10)
+    ap.add_argument("--no-js", action="store_true", help="skip the js-ipfs daemon")
+    args = ap.parse_args()
+    size = args.size_mib * MIB
+
+    run(["cargo", "build", "--release", "-q", "-p", "ipfs-kit"], cwd=ROOT)
+    kit = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "ipfs-kit")
+    if shutil.which("wrk") is None:
+        run(["apt-get", "install", "-y", "-q", "wrk"], env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    if not args.no_js and not os.path.exists(os.path.join(JSIPFS, "node_modules", ".bin", "jsipfs")):
+        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JSIPFS)
+
+    work = tempfile.mkdtemp(prefix="ipfs-kit-bench-daemon-", dir=args.dir)
+    daemons = []
+    try:
+        # One distinct file per run, so every add stores new blocks.
+        files = []
+        for i in range(args.runs):
+            path = os.path.join(work, f"data{i}.bin")
+            with open(path, "wb") as f:
+                left = size
+                while left:
+                    n = min(left, 16 * MIB)
+                    f.write(os.urandom(n))
+                    left -= n
+            files.append(path)
+        small = os.path.join(work, "small.txt")
+        with open(small, "wb") as f:
+            f.write(os.urandom(1024))
+        for p in files + [small]:
+            run(["cat", p], stdout=subprocess.DEVNULL)
+        log = open(os.path.join(work, "daemons.log"), "wb")
+
+        rows = []
+        mbps = lambda dt: size / MIB / dt  # noqa: E731
+
+        # The bar for RPC add: CLI add of the same files into a fresh embedded repo.
+        cli_home = os.path.join(work, "cli-home")
+        cli = [mbps(timed([kit, "--home", cli_home, "--embedded", "add", "-Q", p])[0]) for p in files]
+        rows.append(("ipfs-kit CLI", "add (persistent, synced)", median(cli)))
+        shutil.rmtree(cli_home)
+
+        daemons.append(start_kit(kit, os.path.join(work, "kit-home"), log))
+        if not args.no_js:
+            daemons.append(start_js(os.path.join(work, "js-repo"), log))
+
+        req = {}
+        for d in daemons:
+            adds, cids = [], []
+            for p in files:
+                dt, out = timed(["curl", "-sS", "-f", "-X", "POST", "-F", f"file=@{p}",
+                                 d.rpc("add", "pin=true&quieter=true")])
+                cids.append(json.loads(out.decode().strip().splitlines()[-1])["Hash"])
+                adds.append(mbps(dt))
+            if len(set(cids)) != len(cids):
+                sys.exit(f"{d.name}: distinct files gave equal CIDs {cids}")
+            rows.append((d.name, "RPC add (multipart, pinned)", median(adds)))
+            cid = cids[0]
+            cat_url = d.rpc("cat", f"arg={cid}")
+            run(["curl", "-sS", "-f", "-X", "POST", "-o", "/dev/null", cat_url])  # warm
+            cats = [mbps(timed(["curl", "-sS", "-f", "-X", "POST", "-o", "/dev/null", cat_url])[0])
+                    for _ in range(args.runs)]
+            rows.append((d.name, "RPC cat (page cache)", median(cats)))
+            gw_url = f"http://127.0.0.1:{d.gateway}/ipfs/{cid}"
+            run(["curl", "-sS", "-f", "-o", "/dev/null", gw_url])  # warm
+            gws = [mbps(timed(["curl", "-sS", "-f", "-o", "/dev/null", gw_url])[0]) for _ in range(args.runs)]
+            rows.append((d.name, "gateway GET (page cache)", median(gws)))
+            small_cid = json.loads(run(["curl", "-sS", "-f", "-X", "POST", "-F", f"file=@{small}",
+                                        d.rpc("add", "quieter=true")]).decode().strip().splitlines()[-1])["Hash"]
+            req[(d.name, "POST /api/v0/version")] = wrk(d.rpc("version"), True, args.wrk_seconds)
+            req[(d.name, "GET 1 KiB file, gateway")] = wrk(f"http://127.0.0.1:{d.gateway}/ipfs/{small_cid}",
+                                                          False, args.wrk_seconds)
+
+        print(f"\nfile: {args.size_mib} MiB of random bytes, default add options; median of {args.runs} runs")
+        print(f"machine: {os.cpu_count()} cores (shared by daemon, curl and wrk)\n")
+        print(f"{'program':<24} {'work':<30} {'MiB/s':>9}")
+        for prog, w, s in rows:
+            print(f"{prog:<24} {w:<30} {s:>9.0f}")
+        print(f"\n{'program':<24} {'requests (wrk -t2 -c32)':<30} {'req/s':>9}")
+        for (prog, w), s in req.items():
+            print(f"{prog:<24} {w:<30} {s:>9.0f}")
+        get = {(p, w): s for p, w, s in rows}
+        k = "ipfs-kit daemon"
+        print()
+        print(f"RPC add / CLI add = {100 * get[(k, 'RPC add (multipart, pinned)')] / get[('ipfs-kit CLI', 'add (persistent, synced)')]:.0f} %")
+        if not args.no_js:
+            j = daemons[1].name
+            for w in ["RPC add (multipart, pinned)", "RPC cat (page cache)", "gateway GET (page cache)"]:
+                print(f"{w}: ipfs-kit / js-ipfs = {get[(k, w)] / get[(j, w)]:.1f}x")
+            for w in ["POST /api/v0/version", "GET 1 KiB file, gateway"]:
+                print(f"{w}: ipfs-kit / js-ipfs = {req[(k, w)] / req[(j, w)]:.1f}x")
+    finally:
+        for d in daemons:
+            d.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
