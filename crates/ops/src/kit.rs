@@ -23,6 +23,8 @@ struct Inner {
 
 /// The IPFS node behind a [`Kit`].
 #[derive(Debug)]
+// One per kit, behind its Arc: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Node {
     /// The embedded node: a repo in the kit's home, and its MFS.
     Embedded {

@@ -22,10 +22,13 @@
 
 mod catalogue;
 mod error;
+pub mod ipns;
+pub mod keystore;
 mod kit;
 pub mod mfs;
 mod operation;
 mod ops;
+mod remote;
 pub mod stream;
 
 pub use catalogue::{Catalogue, ToolInfo};

@@ -44,6 +44,16 @@ pub fn cat(
     out: &mut dyn Write,
     cx: &OpContext,
 ) -> Result<u64, OpError> {
+    if let Some(k) = kit.kubo() {
+        let mut q = vec![
+            ("arg", crate::remote::ipfs_path(path)),
+            ("offset", offset.to_string()),
+        ];
+        if let Some(l) = length {
+            q.push(("length", l.to_string()));
+        }
+        return remote_copy(k, "cat", &q, out, cx);
+    }
     let blocks = kit.repo()?.blocks();
     let cid = export::resolve_path(blocks, path)?;
     let reader = export::cat(blocks, &cid, offset, length)?.with_read_ahead(READ_AHEAD);
@@ -61,6 +71,13 @@ pub fn files_read(
     cx: &OpContext,
 ) -> Result<u64, OpError> {
     let path = MfsPath::parse(path)?;
+    if let Some(k) = kit.kubo() {
+        let mut q = vec![("arg", path.display()), ("offset", offset.to_string())];
+        if let Some(c) = count {
+            q.push(("count", c.to_string()));
+        }
+        return remote_copy(k, "files/read", &q, out, cx);
+    }
     let repo = kit.repo()?;
     let blocks = repo.blocks();
     let cid = mfs::resolve(blocks, &kit.mfs()?.root(repo)?, &path)?;
@@ -77,6 +94,9 @@ pub fn dag_export(
     cx: &OpContext,
 ) -> Result<u64, OpError> {
     let cid = ipfs_kit_content::parse_cid(root)?;
+    if let Some(k) = kit.kubo() {
+        return remote_copy(k, "dag/export", &[("arg", cid.to_string())], out, cx);
+    }
     let mut counted = Counted { out, done: 0, cx };
     let r = car::export_dag(kit.repo()?.blocks(), &cid, &mut counted);
     cx.check()?;
@@ -93,6 +113,9 @@ pub fn get_tar(
     out: &mut dyn Write,
     cx: &OpContext,
 ) -> Result<u64, OpError> {
+    if let Some(k) = kit.kubo() {
+        return remote_tar(k, path, name, out, cx);
+    }
     let blocks = kit.repo()?.blocks();
     let cid = export::resolve_path(blocks, path)?;
     let control = export::Control::new().with_cancel(cx.cancel_arc());
@@ -100,6 +123,93 @@ pub fn get_tar(
     let r = export::get_tar(blocks, &cid, name, &mut counted, &control);
     cx.check()?;
     r?;
+    Ok(counted.done)
+}
+
+/// Copy the raw answer of `command` on the external node to `out` (blocking: drives the async
+/// client on the current runtime's handle).
+fn remote_copy(
+    k: &ipfs_kit_clients::KuboClient,
+    command: &str,
+    query: &[(&str, String)],
+    out: &mut dyn Write,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
+    let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+        OpError::new(
+            crate::ErrorCode::Internal,
+            "streaming from an external node needs the tokio runtime (call from spawn_blocking)",
+        )
+    })?;
+    handle.block_on(async {
+        let mut body = k
+            .bytes(command, query)
+            .await
+            .map_err(|e| crate::remote::err(k, e))?;
+        let mut done = 0u64;
+        cx.progress(0, None, "bytes");
+        while let Some(chunk) = body.chunk().await.map_err(|e| crate::remote::err(k, e))? {
+            cx.check()?;
+            out.write_all(&chunk)?;
+            done += chunk.len() as u64;
+            cx.progress(done, None, "bytes");
+        }
+        Ok(done)
+    })
+}
+
+/// Kubo's `get` tar for `path`, its top entry renamed to `name` when Kubo names it otherwise
+/// (Kubo uses the last path segment, or the CID).
+fn remote_tar(
+    k: &ipfs_kit_clients::KuboClient,
+    path: &str,
+    name: &str,
+    out: &mut dyn Write,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
+    let full = crate::remote::ipfs_path(path);
+    let kubo_name = full
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let q = [("arg", full.clone())];
+    if kubo_name == name {
+        return remote_copy(k, "get", &q, out, cx);
+    }
+    let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+        OpError::new(
+            crate::ErrorCode::Internal,
+            "streaming from an external node needs the tokio runtime (call from spawn_blocking)",
+        )
+    })?;
+    let body = handle
+        .block_on(k.bytes("get", &q))
+        .map_err(|e| crate::remote::err(k, e))?;
+    let _guard = handle.enter();
+    let mut archive = tar::Archive::new(body.into_blocking_read());
+    let mut counted = Counted { out, done: 0, cx };
+    let mut builder = tar::Builder::new(&mut counted);
+    for entry in archive.entries()? {
+        cx.check()?;
+        let mut entry = entry?;
+        let p = entry.path()?.into_owned();
+        let mut parts = p.components();
+        parts.next();
+        let renamed = std::path::Path::new(name).join(parts.as_path());
+        let mut header = entry.header().clone();
+        if header.entry_type().is_symlink() {
+            let target = entry
+                .link_name()?
+                .map(|t| t.into_owned())
+                .unwrap_or_default();
+            builder.append_link(&mut header, &renamed, &target)?;
+        } else {
+            builder.append_data(&mut header, &renamed, &mut entry)?;
+        }
+    }
+    builder.finish()?;
+    drop(builder);
     Ok(counted.done)
 }
 
@@ -114,10 +224,7 @@ struct Counted<'a> {
 impl Write for Counted<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.cx.is_cancelled() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Other,
-                "operation cancelled",
-            ));
+            return Err(std::io::Error::other("operation cancelled"));
         }
         let n = self.out.write(buf)?;
         self.done += n as u64;

@@ -95,6 +95,9 @@ impl Operation for Add {
     }
 
     async fn run(&self, kit: &Kit, input: AddInput, cx: &OpContext) -> Result<AddOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::add(k, input, cx).await;
+        }
         let opts = input.flags.resolve()?;
         let base: CidBase = input.cid_base.as_deref().unwrap_or("").parse()?;
         let source = match (

@@ -129,6 +129,20 @@ impl Operation for BlockPut {
         };
         let data = input.bytes.read(limit)?;
         let pin = input.pin;
+        if let Some(k) = kit.kubo() {
+            // Checked here as on the embedded node: bytes must decode in the codec they claim.
+            let cid = block_cid(1, codec, hash, &data)?;
+            ipfs_kit_content::dag::links(&cid, &data)?;
+            return crate::remote::block_put(
+                k,
+                &input.cid_codec,
+                &input.hash,
+                data,
+                pin,
+                input.allow_big_block,
+            )
+            .await;
+        }
         kit.blocking(move |kit| {
             let cid = block_cid(1, codec, hash, &data)?;
             // Refuse bytes that do not decode in the codec they claim.
@@ -193,6 +207,9 @@ impl Operation for BlockGet {
         _cx: &OpContext,
     ) -> Result<BlockGetOutput, OpError> {
         let cid = cid_arg("cid", &input.cid)?;
+        if let Some(k) = kit.kubo() {
+            return crate::remote::block_get(k, &cid.to_string()).await;
+        }
         kit.blocking(move |kit| {
             let data = kit.repo()?.blocks().get(&cid)?;
             Ok(BlockGetOutput {
@@ -231,6 +248,9 @@ impl Operation for BlockStat {
         _cx: &OpContext,
     ) -> Result<BlockInfo, OpError> {
         let cid = cid_arg("cid", &input.cid)?;
+        if let Some(k) = kit.kubo() {
+            return crate::remote::block_stat(k, &cid.to_string()).await;
+        }
         kit.blocking(move |kit| {
             let size = match kit.repo()?.blocks().size(&cid)? {
                 Some(s) => s,
@@ -295,6 +315,10 @@ impl Operation for BlockRm {
             .map(|c| cid_arg("cids", c))
             .collect::<Result<Vec<_>, _>>()?;
         let force = input.force;
+        if let Some(k) = kit.kubo() {
+            let cids = cids.iter().map(|c| c.to_string()).collect();
+            return crate::remote::block_rm(k, cids, force).await;
+        }
         kit.blocking(move |kit| {
             let mut removed = Vec::new();
             for cid in cids {

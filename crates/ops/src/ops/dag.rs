@@ -65,6 +65,9 @@ impl Operation for DagGet {
     ) -> Result<DagGetOutput, OpError> {
         let output_codec: Option<Codec> =
             input.output_codec.as_deref().map(str::parse).transpose()?;
+        if let Some(k) = kit.kubo() {
+            return crate::remote::dag_get(k, input).await;
+        }
         kit.blocking(move |kit| {
             let (root, segs) = dag::parse_path(&input.path)?;
             let found = dag::resolve(kit.repo()?.blocks(), &root, &segs)?;
@@ -173,6 +176,16 @@ impl Operation for DagPut {
         };
         let data = input.bytes.read(limit)?;
         let pin = input.pin;
+        if let Some(k) = kit.kubo() {
+            let opts = crate::remote::DagPutQuery {
+                input_codec: input.input_codec,
+                store_codec: input.store_codec,
+                hash: input.hash,
+                pin,
+                allow_big_block: input.allow_big_block,
+            };
+            return crate::remote::dag_put(k, opts, data).await;
+        }
         kit.blocking(move |kit| {
             let block = dag::put(&data, &opts)?;
             if block.data.len() > limit {
@@ -242,9 +255,12 @@ impl Operation for DagExport {
         &self,
         kit: &Kit,
         input: DagExportInput,
-        _cx: &OpContext,
+        cx: &OpContext,
     ) -> Result<DagExportOutput, OpError> {
         let root = cid_arg("root", &input.root)?;
+        if let Some(k) = kit.kubo() {
+            return crate::remote::dag_export(k, input, cx).await;
+        }
         kit.blocking(move |kit| {
             let out = std::path::PathBuf::from(&input.output);
             let tmp = out.with_extension("car.partial");
@@ -330,6 +346,9 @@ impl Operation for DagImport {
         input: DagImportInput,
         cx: &OpContext,
     ) -> Result<DagImportOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::dag_import(k, input, cx).await;
+        }
         let cx = cx.clone();
         kit.blocking(move |kit| {
             let _hold = kit.repo()?.gc_shared();

@@ -83,6 +83,9 @@ impl Operation for Cat {
     }
 
     async fn run(&self, kit: &Kit, input: CatInput, _cx: &OpContext) -> Result<CatOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::cat(k, input).await;
+        }
         let want = input.length.unwrap_or(CAT_MAX_INLINE).min(CAT_MAX_INLINE);
         kit.blocking(move |kit| {
             let blocks = kit.repo()?.blocks();
@@ -178,6 +181,9 @@ impl Operation for Get {
     }
 
     async fn run(&self, kit: &Kit, input: GetInput, cx: &OpContext) -> Result<GetOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::get(k, input, cx).await;
+        }
         let cx = cx.clone();
         kit.blocking(move |kit| {
             let blocks = kit.repo()?.blocks();
@@ -276,6 +282,9 @@ impl Operation for Ls {
     }
 
     async fn run(&self, kit: &Kit, input: LsInput, _cx: &OpContext) -> Result<LsOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::ls(k, input).await;
+        }
         let limit = input.limit.unwrap_or(DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
             let blocks = kit.repo()?.blocks();

@@ -19,10 +19,16 @@ pub struct VersionInput {}
 pub struct VersionOutput {
     /// ipfs-kit's version.
     pub version: String,
-    /// Which node answers: `embedded`.
+    /// Which node answers: `embedded` or `external` (a Kubo-compatible daemon).
     pub node: String,
     /// Operating system and architecture.
     pub system: String,
+    /// The external node's own version (when `node` is `external`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_version: Option<String>,
+    /// The external node's RPC API address (when `node` is `external`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
 }
 
 impl Operation for Version {
@@ -45,14 +51,19 @@ impl Operation for Version {
 
     async fn run(
         &self,
-        _kit: &Kit,
+        kit: &Kit,
         _input: VersionInput,
         _cx: &OpContext,
     ) -> Result<VersionOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::version(k).await;
+        }
         Ok(VersionOutput {
             version: env!("CARGO_PKG_VERSION").to_string(),
             node: "embedded".to_string(),
             system: format!("{}/{}", std::env::consts::ARCH, std::env::consts::OS),
+            node_version: None,
+            api: None,
         })
     }
 }

@@ -98,6 +98,9 @@ impl Operation for FilesMkdir {
         input: FilesMkdirInput,
         _cx: &OpContext,
     ) -> Result<FilesChanged, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_mkdir(k, input).await;
+        }
         let path = MfsPath::parse(&input.path)?;
         let version = check_version(input.cid_version)?;
         kit.blocking(move |kit| {
@@ -208,6 +211,9 @@ impl Operation for FilesLs {
         input: FilesLsInput,
         _cx: &OpContext,
     ) -> Result<FilesLsOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_ls(k, input).await;
+        }
         let path = MfsPath::parse(&input.path)?;
         let limit = input.limit.unwrap_or(super::DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
@@ -296,6 +302,9 @@ impl Operation for FilesStat {
         input: FilesStatInput,
         _cx: &OpContext,
     ) -> Result<FilesStatOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_stat(k, input).await;
+        }
         let path = MfsPath::parse(&input.path)?;
         kit.blocking(move |kit| {
             let root = kit.mfs()?.root(kit.repo()?)?;
@@ -448,6 +457,9 @@ impl Operation for FilesWrite {
                 ));
             }
         };
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_write(k, input, data, cx).await;
+        }
         let cx = cx.clone();
         kit.blocking(move |kit| {
             let repo = kit.repo()?;
@@ -553,6 +565,9 @@ impl Operation for FilesRead {
         input: FilesReadInput,
         _cx: &OpContext,
     ) -> Result<CatOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_read(k, input).await;
+        }
         let path = MfsPath::parse(&input.path)?;
         let want = input.count.unwrap_or(CAT_MAX_INLINE).min(CAT_MAX_INLINE);
         kit.blocking(move |kit| {
@@ -605,6 +620,9 @@ impl Operation for FilesRm {
         input: FilesRmInput,
         _cx: &OpContext,
     ) -> Result<FilesChanged, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_rm(k, input).await;
+        }
         let path = MfsPath::parse_entry(&input.path, "remove")?;
         kit.blocking(move |kit| {
             let repo = kit.repo()?;
@@ -670,6 +688,9 @@ impl Operation for FilesCp {
         input: FilesCpInput,
         _cx: &OpContext,
     ) -> Result<FilesChanged, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_cp(k, input).await;
+        }
         let to = MfsPath::parse(&input.to)?;
         let from_ipfs = input.from.starts_with("/ipfs/");
         let from = if from_ipfs {
@@ -764,6 +785,9 @@ impl Operation for FilesMv {
         input: FilesMvInput,
         _cx: &OpContext,
     ) -> Result<FilesChanged, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_mv(k, input).await;
+        }
         let from = MfsPath::parse(&input.from)?;
         let mut to = MfsPath::parse(&input.to)?;
         let Some((_, name)) = from.split() else {
@@ -854,6 +878,9 @@ impl Operation for FilesFlush {
         input: FilesFlushInput,
         _cx: &OpContext,
     ) -> Result<FilesFlushOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_flush(k, input).await;
+        }
         let path = MfsPath::parse(&input.path)?;
         kit.blocking(move |kit| {
             let root = kit.mfs()?.root(kit.repo()?)?;
@@ -903,6 +930,9 @@ impl Operation for FilesChcid {
         input: FilesChcidInput,
         _cx: &OpContext,
     ) -> Result<FilesChanged, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::files_chcid(k, input).await;
+        }
         let path = MfsPath::parse(&input.path)?;
         let version = check_version(input.cid_version)?;
         kit.blocking(move |kit| {

@@ -60,6 +60,9 @@ impl Operation for PinAdd {
         input: PinAddInput,
         cx: &OpContext,
     ) -> Result<PinsOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::pin_add(k, input).await;
+        }
         let cx = cx.clone();
         kit.blocking(move |kit| {
             let total = input.paths.len() as u64;
@@ -113,6 +116,9 @@ impl Operation for PinRm {
         input: PinRmInput,
         _cx: &OpContext,
     ) -> Result<PinsOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::pin_rm(k, input).await;
+        }
         kit.blocking(move |kit| {
             let mut pins = Vec::new();
             for p in &input.paths {
@@ -210,6 +216,9 @@ impl Operation for PinLs {
         input: PinLsInput,
         _cx: &OpContext,
     ) -> Result<PinLsOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::pin_ls(k, input).await;
+        }
         let limit = input.limit.unwrap_or(DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
             let mut pins = Vec::new();
@@ -307,6 +316,9 @@ impl Operation for PinUpdate {
         input: PinUpdateInput,
         _cx: &OpContext,
     ) -> Result<PinsOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::pin_update(k, input).await;
+        }
         kit.blocking(move |kit| {
             let from = resolve(&kit, &input.from)?;
             let to = resolve(&kit, &input.to)?;
@@ -382,6 +394,9 @@ impl Operation for PinVerify {
         input: PinVerifyInput,
         _cx: &OpContext,
     ) -> Result<PinVerifyOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::pin_verify(k, input).await;
+        }
         kit.blocking(move |kit| {
             let all = kit.repo()?.pin_verify()?;
             let ok = all.iter().all(|p| p.ok);

@@ -52,6 +52,9 @@ impl Operation for RepoGc {
     }
 
     async fn run(&self, kit: &Kit, _input: NoInput, cx: &OpContext) -> Result<GcOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::repo_gc(k, cx).await;
+        }
         let cx = cx.clone();
         kit.blocking(move |kit| {
             let mut removed_count = 0u64;
@@ -125,6 +128,9 @@ impl Operation for RepoStat {
         _input: NoInput,
         _cx: &OpContext,
     ) -> Result<RepoStatOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::repo_stat(k).await;
+        }
         kit.blocking(|kit| {
             let s = kit.repo()?.stat()?;
             Ok(RepoStatOutput {
@@ -175,6 +181,9 @@ impl Operation for RepoVerify {
         _input: NoInput,
         cx: &OpContext,
     ) -> Result<RepoVerifyOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::repo_verify(k, cx).await;
+        }
         let cx = cx.clone();
         kit.blocking(move |kit| {
             let mut progress = |n: u64| cx.progress(n, None, "blocks");
@@ -248,6 +257,9 @@ impl Operation for Refs {
         input: RefsInput,
         _cx: &OpContext,
     ) -> Result<RefsOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::refs(k, input).await;
+        }
         let limit = input.limit.unwrap_or(DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
             let root = export::resolve_path(kit.repo()?.blocks(), &input.path)?;
@@ -304,6 +316,9 @@ impl Operation for RefsLocal {
         input: RefsLocalInput,
         _cx: &OpContext,
     ) -> Result<RefsOutput, OpError> {
+        if let Some(k) = kit.kubo() {
+            return crate::remote::refs_local(k, input).await;
+        }
         let limit = input.limit.unwrap_or(DEFAULT_LIST_LIMIT);
         kit.blocking(move |kit| {
             let mut refs = Vec::new();
