@@ -22,8 +22,6 @@
 
 mod catalogue;
 mod error;
-pub mod ipns;
-pub mod keystore;
 mod kit;
 pub mod mfs;
 mod operation;
