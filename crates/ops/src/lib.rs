@@ -22,6 +22,8 @@
 
 mod catalogue;
 mod error;
+pub mod ipns;
+pub mod keystore;
 mod kit;
 pub mod mfs;
 mod operation;

@@ -4,21 +4,35 @@ use crate::{Catalogue, OpError, OpMeta, Toolset};
 
 mod add;
 mod block;
+mod cid;
 mod dag;
+mod dag_stat;
 mod files;
+mod id;
 mod info;
+mod key;
 mod mfs;
+mod name;
+mod network;
 mod pin;
 mod repo;
+mod stats;
 
 pub use add::*;
 pub use block::*;
+pub use cid::*;
 pub use dag::*;
+pub use dag_stat::*;
 pub use files::*;
+pub use id::*;
 pub use info::*;
+pub use key::*;
 pub use mfs::*;
+pub use name::*;
+pub use network::*;
 pub use pin::*;
 pub use repo::*;
+pub use stats::*;
 
 /// Register every operation.
 pub(crate) fn register_all(c: &mut Catalogue) {
@@ -27,14 +41,22 @@ pub(crate) fn register_all(c: &mut Catalogue) {
     c.register(block::BlockPut);
     c.register(block::BlockRm);
     c.register(block::BlockStat);
+    c.register(cid::CidFormat);
+    c.register(cid::CidInfo);
     c.register(dag::DagExport);
     c.register(dag::DagGet);
     c.register(dag::DagImport);
     c.register(dag::DagPut);
+    c.register(dag_stat::DagResolve);
+    c.register(dag_stat::DagStat);
     c.register(files::Cat);
     c.register(files::Get);
     c.register(files::Ls);
+    c.register(id::Id);
     c.register(info::Version);
+    c.register(key::KeyGen);
+    c.register(key::KeyListOp);
+    c.register(key::KeyRm);
     c.register(mfs::FilesChcid);
     c.register(mfs::FilesCp);
     c.register(mfs::FilesFlush);
@@ -45,6 +67,15 @@ pub(crate) fn register_all(c: &mut Catalogue) {
     c.register(mfs::FilesRm);
     c.register(mfs::FilesStat);
     c.register(mfs::FilesWrite);
+    c.register(name::NamePublish);
+    c.register(name::NameResolve);
+    c.register(network::DhtFindPeer);
+    c.register(network::DhtFindProvs);
+    c.register(network::DhtQuery);
+    c.register(network::PubsubPeers);
+    c.register(network::PubsubPublish);
+    c.register(network::PubsubSubscribe);
+    c.register(network::SwarmPeers);
     c.register(pin::PinAdd);
     c.register(pin::PinLs);
     c.register(pin::PinRm);
@@ -55,6 +86,7 @@ pub(crate) fn register_all(c: &mut Catalogue) {
     c.register(repo::RepoGc);
     c.register(repo::RepoStat);
     c.register(repo::RepoVerify);
+    c.register(stats::Stats);
 }
 
 /// Metadata of an operation that stays on this machine.
@@ -97,7 +129,7 @@ const fn core_meta(
 }
 
 /// Parse a CID given by a caller, as an input error naming the field.
-fn cid_arg(field: &str, s: &str) -> Result<cid::Cid, OpError> {
+fn cid_arg(field: &str, s: &str) -> Result<::cid::Cid, OpError> {
     ipfs_kit_content::parse_cid(s).map_err(|e| OpError::from(e).with("field", field))
 }
 
