@@ -946,3 +946,261 @@ async fn js_ipns_accepts_our_records() {
         "{v}"
     );
 }
+
+/// A stand-in Kubo RPC server: answers canned bodies per command and records each request line.
+/// `pubsub/sub` sends one message and then keeps the answer open, as a quiet topic does.
+async fn mock_kubo(
+    answers: Vec<(&'static str, &'static str)>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let answers = answers.clone();
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break p + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                while buf.len() < head_end + len {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let line = head.lines().next().unwrap_or_default().to_string();
+                let body_text = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                log.lock().unwrap().push(format!("{line} {body_text}"));
+                let path = line.split(' ').nth(1).unwrap_or_default();
+                let cmd = path
+                    .trim_start_matches("/api/v0/")
+                    .split('?')
+                    .next()
+                    .unwrap_or_default();
+                if cmd == "pubsub/sub" {
+                    let msg = r#"{"from":"12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq","data":"uaGk","seqno":"uAAE","topicIDs":["udA"]}"#;
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nX-Chunked-Output: 1\r\n\r\n";
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let line = format!("{msg}\n");
+                    let _ = sock
+                        .write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes())
+                        .await;
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return;
+                }
+                let (status, body) = match answers.iter().find(|(c, _)| *c == cmd) {
+                    Some((_, b)) => ("200 OK", b.to_string()),
+                    None => (
+                        "500 Internal Server Error",
+                        format!(r#"{{"Message":"unknown command {cmd}","Code":0,"Type":"error"}}"#),
+                    ),
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn kubo_translations() {
+    let pid = "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";
+    let (url, seen) = mock_kubo(vec![
+        ("id", r#"{"ID":"12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq","PublicKey":"CAESIB7R6PrixKFEuL6P1LR789OzS4ccPKz2AQ8OQtR0/OJ+","Addresses":["/ip4/127.0.0.1/tcp/4001"],"AgentVersion":"kubo/0.44.0","Protocols":["/ipfs/bitswap/1.2.0"]}"#),
+        ("key/gen", r#"{"Name":"k1","Id":"k51qzi5uqu5dgy8qsq67hbz73jqkw87l3fgf4a91qb0d9b5173tir7n4vxk1oe"}"#),
+        ("key/ls", r#"{"Keys":[{"Name":"self","Id":"k51a"},{"Name":"k1","Id":"k51b"}]}"#),
+        ("key/rm", r#"{"Keys":[{"Name":"k1","Id":"k51b"}]}"#),
+        ("name/publish", r#"{"Name":"k51a","Value":"/ipfs/bafkqaaa"}"#),
+        ("name/resolve", r#"{"Path":"/ipfs/bafkqaaa"}"#),
+        ("repo/stat", r#"{"RepoSize":1234,"StorageMax":10000000000,"NumObjects":7,"RepoPath":"/home/u/.ipfs","Version":"fs-repo@16"}"#),
+        ("stats/bw", r#"{"TotalIn":10,"TotalOut":20,"RateIn":1.5,"RateOut":2.5}"#),
+        ("swarm/peers", r#"{"Peers":[{"Addr":"/ip4/1.2.3.4/tcp/4001","Peer":"12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq","Latency":"","Muxer":"","Direction":0,"Streams":null}]}"#),
+        ("routing/findpeer", "{\"Extra\":\"\",\"ID\":\"\",\"Responses\":null,\"Type\":0}\n{\"Extra\":\"\",\"ID\":\"\",\"Responses\":[{\"ID\":\"12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq\",\"Addrs\":[\"/ip4/1.2.3.4/tcp/4001\"]}],\"Type\":2}\n"),
+        ("routing/findprovs", "{\"Extra\":\"\",\"ID\":\"\",\"Responses\":[{\"ID\":\"12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq\",\"Addrs\":[]}],\"Type\":4}\n{\"Extra\":\"\",\"ID\":\"x\",\"Responses\":null,\"Type\":1}\n"),
+        ("dht/query", "{\"ID\":\"12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq\",\"Type\":2,\"Responses\":null,\"Extra\":\"\"}\n{\"ID\":\"QmaeANgBs1DTSxWSrPPtobgQuxW8XTfsS4ydbK4rCHzqxG\",\"Type\":1,\"Responses\":null,\"Extra\":\"\"}\n"),
+        ("pubsub/pub", ""),
+        ("pubsub/peers", r#"{"Strings":["12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"]}"#),
+        ("dag/stat", "{\"UniqueBlocks\":1,\"TotalSize\":5,\"DagStats\":[{\"Cid\":\"bafkqaaa\",\"Size\":5,\"NumBlocks\":1}]}\n{\"UniqueBlocks\":2,\"TotalSize\":9,\"SharedSize\":0,\"Ratio\":1,\"DagStats\":[{\"Cid\":\"bafkqaaa\",\"Size\":9,\"NumBlocks\":2}]}\n"),
+        ("dag/resolve", r#"{"Cid":{"/":"bafkqaaa"},"RemPath":"a/b"}"#),
+    ])
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let kit = Kit::with_kubo(
+        home.path(),
+        ipfs_kit_clients::KuboClient::new(&url).unwrap(),
+    );
+
+    let id = ok(&kit, "ipfs_id", json!({})).await;
+    assert_eq!(id["id"], pid);
+    assert_eq!(id["addresses"], json!(["/ip4/127.0.0.1/tcp/4001"]));
+    assert_eq!(id["agent_version"], "kubo/0.44.0");
+    assert_eq!(
+        ok(&kit, "ipfs_key_gen", json!({"name": "k1"})).await["name"],
+        "k1"
+    );
+    assert_eq!(
+        ok(&kit, "ipfs_key_list", json!({})).await["keys"][1],
+        json!({"name": "k1", "id": "k51b"})
+    );
+    assert_eq!(
+        ok(&kit, "ipfs_key_rm", json!({"names": ["k1"]})).await["keys"][0]["name"],
+        "k1"
+    );
+    let p = ok(&kit, "ipfs_name_publish", json!({"path": "bafkqaaa", "key": "k1", "lifetime": "1h", "sequence": 3, "allow_offline": true})).await;
+    assert_eq!(p, json!({"name": "k51a", "value": "/ipfs/bafkqaaa"}));
+    assert_eq!(
+        ok(
+            &kit,
+            "ipfs_name_resolve",
+            json!({"name": "k51a", "recursive": false})
+        )
+        .await["path"],
+        "/ipfs/bafkqaaa"
+    );
+    let st = ok(&kit, "ipfs_stats", json!({})).await;
+    assert_eq!(st["repo"]["num_objects"], 7);
+    assert_eq!(
+        st["bandwidth"],
+        json!({"total_in": 10, "total_out": 20, "rate_in": 1.5, "rate_out": 2.5})
+    );
+    assert_eq!(st["networked"], true);
+    let sp = ok(&kit, "ipfs_swarm_peers", json!({})).await;
+    assert_eq!(
+        sp["peers"],
+        json!([{"peer": pid, "addr": "/ip4/1.2.3.4/tcp/4001"}])
+    );
+    let fp = ok(&kit, "ipfs_dht_findpeer", json!({"peer_id": pid})).await;
+    assert_eq!(fp, json!({"id": pid, "addrs": ["/ip4/1.2.3.4/tcp/4001"]}));
+    let pr = ok(
+        &kit,
+        "ipfs_dht_findprovs",
+        json!({"cid": "bafkqaaa", "num_providers": 5}),
+    )
+    .await;
+    assert_eq!(pr["providers"], json!([{"id": pid, "addrs": []}]));
+    assert_eq!(pr["timed_out"], false);
+    let q = ok(&kit, "ipfs_dht_query", json!({"peer_id": pid})).await;
+    assert_eq!(q["peers"], json!([pid]));
+    let pb = ok(
+        &kit,
+        "ipfs_pubsub_publish",
+        json!({"topic": "t", "data": "hi"}),
+    )
+    .await;
+    assert_eq!(pb["size"], 2);
+    assert_eq!(
+        ok(&kit, "ipfs_pubsub_peers", json!({"topic": "t"})).await["peers"],
+        json!([pid])
+    );
+    let started = std::time::Instant::now();
+    let sub = ok(
+        &kit,
+        "ipfs_pubsub_subscribe",
+        json!({"topic": "t", "max_messages": 5, "timeout_seconds": 1}),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(sub["timed_out"], true, "{sub}");
+    assert_eq!(sub["messages"][0]["data"], "hi");
+    assert_eq!(sub["messages"][0]["seqno"], "0001");
+    assert_eq!(sub["messages"][0]["topics"], json!(["t"]));
+    let sub = ok(
+        &kit,
+        "ipfs_pubsub_subscribe",
+        json!({"topic": "t", "max_messages": 1, "timeout_seconds": 5}),
+    )
+    .await;
+    assert_eq!(
+        (
+            sub["timed_out"].clone(),
+            sub["messages"].as_array().unwrap().len()
+        ),
+        (json!(false), 1)
+    );
+    let ds = ok(&kit, "ipfs_dag_stat", json!({"paths": ["bafkqaaa"]})).await;
+    assert_eq!(
+        (ds["total_size"].clone(), ds["num_blocks"].clone()),
+        (json!(9), json!(2)),
+        "the final summary counts"
+    );
+    assert_eq!(
+        ok(
+            &kit,
+            "ipfs_dag_resolve",
+            json!({"path": "/ipfs/bafkqaaa/a/b"})
+        )
+        .await,
+        json!({"cid": "bafkqaaa", "rem_path": "a/b"})
+    );
+    // CID tools never need the daemon.
+    assert!(
+        ok(&kit, "ipfs_cid_format", json!({"cids": ["bafkqaaa"]})).await["results"][0]["formatted"]
+            == "bafkqaaa"
+    );
+
+    let seen = seen.lock().unwrap().clone();
+    let find = |cmd: &str| {
+        seen.iter()
+            .find(|l| {
+                l.contains(&format!("/api/v0/{cmd}?")) || l.contains(&format!("/api/v0/{cmd} "))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no {cmd} in {seen:?}"))
+    };
+    let publish = find("name/publish");
+    for part in [
+        "arg=%2Fipfs%2Fbafkqaaa",
+        "key=k1",
+        "lifetime=1h",
+        "sequence=3",
+        "allow-offline=true",
+        "v1compat=true",
+        "resolve=true",
+    ] {
+        assert!(publish.contains(part), "{part} in {publish}");
+    }
+    assert!(find("name/resolve").contains("recursive=false"));
+    assert!(find("routing/findprovs").contains("num-providers=5"));
+    assert!(
+        find("pubsub/sub").contains("arg=udA"),
+        "topics go multibase-encoded"
+    );
+    let pubreq = find("pubsub/pub");
+    assert!(
+        pubreq.contains("arg=udA") && pubreq.contains("hi"),
+        "{pubreq}"
+    );
+    assert!(find("dag/stat").contains("progress=false"));
+    // Kubo's errors come back in the one error shape.
+    let e = fails(&kit, "ipfs_repo_gc", json!({}), ErrorCode::InvalidInput).await;
+    assert!(e.message.contains("unknown command"), "{}", e.message);
+}

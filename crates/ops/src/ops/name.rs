@@ -101,6 +101,10 @@ pub struct NamePublishInput {
     pub v1compat: bool,
     /// Multibase of the printed name: base36 (default), base32, base58btc, base16.
     pub ipns_base: Option<String>,
+    /// External Kubo only: publish to its local datastore even when it is offline (Kubo's
+    /// `--allow-offline`). The embedded node always keeps records locally.
+    #[serde(default)]
+    pub allow_offline: bool,
 }
 
 fn default_self() -> String {
@@ -171,6 +175,9 @@ impl Operation for NamePublish {
                 }
                 if let Some(b) = &input.ipns_base {
                     q.push(("ipns-base", b.clone()));
+                }
+                if input.allow_offline {
+                    q.push(("allow-offline", "true".into()));
                 }
                 let v: Value = k
                     .json("name/publish", &q)
