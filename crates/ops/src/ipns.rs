@@ -208,8 +208,7 @@ pub fn verify_record(bytes: &[u8], name: &PeerId, now: SystemTime) -> Result<Rec
     if now > eol {
         return Err(RecordError::Expired(validity));
     }
-    let value = String::from_utf8(fields.value)
-        .map_err(|_| RecordError::Malformed("Value is not a UTF-8 path".into()))?;
+    let value = record_value(fields.value)?;
     Ok(Record {
         value,
         validity,
@@ -218,6 +217,30 @@ pub fn verify_record(bytes: &[u8], name: &PeerId, now: SystemTime) -> Result<Rec
         ttl_ns: fields.ttl,
         v1,
     })
+}
+
+/// The value as a path: old records may hold binary CID bytes instead of `/ipfs/<cid>`, and an
+/// empty value means the empty identity CID (as boxo reads them).
+fn record_value(raw: Vec<u8>) -> Result<String, RecordError> {
+    if raw.is_empty() {
+        return Ok("/ipfs/bafkqaaa".to_string());
+    }
+    if raw.first() != Some(&b'/')
+        && let Ok(cid) = cid::Cid::try_from(&raw[..])
+    {
+        return Ok(format!(
+            "/ipfs/{}",
+            ipfs_kit_content::format_cid(&cid, ipfs_kit_content::CidBase::Base32)
+        ));
+    }
+    let text = String::from_utf8(raw)
+        .map_err(|_| RecordError::Malformed("Value is not a UTF-8 path".into()))?;
+    if !text.starts_with('/') {
+        return Err(RecordError::Malformed(format!(
+            "Value {text:?} is not a content path"
+        )));
+    }
+    Ok(text)
 }
 
 /// The sequence number of a record, read without verifying it (to continue a key's sequence).
@@ -783,9 +806,6 @@ pub fn resolve(store: &RecordStore, name: &str, recursive: bool) -> Result<Strin
         let record = verify_record(&bytes, &pid, SystemTime::now())
             .map_err(|e| OpError::from(e).with("name", keystore::ipns_name(&pid)))?;
         let mut next = record.value.trim_end_matches('/').to_string();
-        if next.is_empty() {
-            next = "/ipfs/bafkqaaa".to_string();
-        }
         if let Some(r) = rest.filter(|r| !r.is_empty()) {
             next.push('/');
             next.push_str(r);
@@ -864,6 +884,34 @@ mod tests {
         for bad in ["", "5", "-1h", "7d", "h"] {
             assert!(parse_go_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn binary_cid_values_read_as_paths() {
+        let key = Keypair::generate_ed25519();
+        let cid =
+            ipfs_kit_content::parse_cid("QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR").unwrap();
+        let eol = SystemTime::now() + Duration::from_secs(60);
+        let validity = format_rfc3339(eol);
+        let data = cbor_data(&cid.to_bytes(), validity.as_bytes(), 1, 0);
+        let mut msg = SIG_V2_PREFIX.to_vec();
+        msg.extend_from_slice(&data);
+        let entry = Entry {
+            signature_v2: Some(key.sign(&msg).unwrap()),
+            data: Some(data),
+            ..Entry::default()
+        };
+        let r = verify_record(
+            &encode_entry(&entry),
+            &key.public().to_peer_id(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.value,
+            "/ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+        );
+        assert!(!r.v1);
     }
 
     #[test]
