@@ -2,12 +2,15 @@
 // implementation): unmarshal it, run its validator for the name we computed (V2 signature over
 // "ipns-signature:" + data, validity, V1/V2 field agreement), and check the V1 signature with
 // @libp2p/crypto. Prints one JSON object; exits non-zero when the record is refused.
+// With `create`, it signs a record itself from the same inputs and prints it (base64), so a
+// test can compare it byte for byte with ours.
 //
 // usage: node ipns-verify.mjs <record-file> <ipns-name k51…>
+//        node ipns-verify.mjs create <private-key-protobuf-file> <value> <seq> <validity> <ttl-ns> <v1:true|false>
 import { readFile } from 'node:fs/promises'
-import { unmarshalIPNSRecord, multihashToIPNSRoutingKey } from 'ipns'
+import { createIPNSRecordWithExpiration, marshalIPNSRecord, unmarshalIPNSRecord, multihashToIPNSRoutingKey } from 'ipns'
 import { ipnsValidator } from 'ipns/validator'
-import { publicKeyFromMultihash } from '@libp2p/crypto/keys'
+import { privateKeyFromProtobuf, publicKeyFromMultihash } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import { base36 } from 'multiformats/bases/base36'
 
@@ -38,6 +41,17 @@ function protobufFields (buf) {
     } else throw new Error(`unexpected wire type ${wire}`)
   }
   return fields
+}
+
+if (process.argv[2] === 'create') {
+  const [keyFile, value, seq, validity, ttlNs, v1] = process.argv.slice(3)
+  const key = privateKeyFromProtobuf(new Uint8Array(await readFile(keyFile)))
+  const record = await createIPNSRecordWithExpiration(key, value, BigInt(seq), validity, {
+    ttlNs: BigInt(ttlNs),
+    v1Compatible: v1 === 'true'
+  })
+  console.log(JSON.stringify({ record_base64: Buffer.from(marshalIPNSRecord(record)).toString('base64') }))
+  process.exit(0)
 }
 
 const [file, name] = process.argv.slice(2)

@@ -868,6 +868,66 @@ fn ensure_interop() {
     }
 }
 
+/// The record the JS `ipns` package signs with `key_file` for the same inputs.
+fn js_create(
+    key_file: &Path,
+    value: &str,
+    seq: u64,
+    validity: &str,
+    ttl_ns: u64,
+    v1: bool,
+) -> Vec<u8> {
+    let out = Command::new("node")
+        .arg(interop_dir().join("ipns-verify.mjs"))
+        .arg("create")
+        .arg(key_file)
+        .args([
+            value,
+            &seq.to_string(),
+            validity,
+            &ttl_ns.to_string(),
+            &v1.to_string(),
+        ])
+        .output()
+        .expect("node is needed for the interop tests");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    base64::engine::general_purpose::STANDARD
+        .decode(v["record_base64"].as_str().unwrap())
+        .unwrap()
+}
+
+#[test]
+fn js_ipns_signs_the_same_bytes() {
+    ensure_interop();
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::new(dir.path());
+    let key = ks.identity().unwrap();
+    let key_file = ks.dir().join(keystore::file_name("self"));
+    // Nine significant fraction digits: Go (ours) trims trailing zeros, the JS package pads.
+    let validity = "2030-01-02T03:04:05.123456789Z";
+    let eol = ipns::parse_rfc3339(validity).unwrap();
+    let value = "/ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+    for (seq, ttl_ns, v1) in [
+        (0u64, 300_000_000_000u64, true),
+        (41, 1, false),
+        (u64::from(u32::MAX) + 7, 3_600_000_000_000, true),
+    ] {
+        let ours =
+            ipns::create_record(&key, value, seq, eol, Duration::from_nanos(ttl_ns), v1).unwrap();
+        let theirs = js_create(&key_file, value, seq, validity, ttl_ns, v1);
+        assert_eq!(
+            hex::encode(&ours),
+            hex::encode(&theirs),
+            "seq {seq} ttl {ttl_ns} v1 {v1}"
+        );
+    }
+}
+
 fn js_verify(record: &Path, name: &str) -> (bool, Value) {
     let out = Command::new("node")
         .arg(interop_dir().join("ipns-verify.mjs"))
