@@ -753,24 +753,58 @@ async fn bad_input_is_a_clear_4xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipns_paths() {
     let gw = start().await;
+    let (root, _) = gw.add_site().await;
+    let out = Catalogue::standard()
+        .require("ipfs_name_publish")
+        .unwrap()
+        .call(
+            &gw.kit,
+            json!({"path": format!("/ipfs/{root}/docs")}),
+            &OpContext::default(),
+        )
+        .await
+        .unwrap();
+    let name = out["name"].as_str().unwrap();
+    let r = gw.get(&format!("/ipns/{name}/a.txt"), &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(h(&r, "cache-control"), "public, max-age=60");
+    assert_eq!(h(&r, "x-ipfs-path"), format!("/ipns/{name}/a.txt"));
+    let a = cid_of(&root, &gw.kit, "docs/a.txt");
+    assert_eq!(h(&r, "etag"), format!("\"{a}\""));
+    assert_eq!(r.text().await.unwrap(), "hello a\n");
+    // Directories redirect and list under the /ipns/ path.
+    let r = gw.get(&format!("/ipns/{name}"), &[]).await;
+    assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(h(&r, "location"), format!("/ipns/{name}/"));
+    let r = gw.get(&format!("/ipns/{name}/"), &[]).await;
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(&format!("Index of /ipns/{name}/"))
+    );
+    // A CAR of an /ipns/ path has the resolved CID as its root.
+    let r = gw.get(&format!("/ipns/{name}/a.txt?format=car"), &[]).await;
+    let (roots, cids) = car_blocks(&r.bytes().await.unwrap());
+    assert_eq!(roots, vec![parse_cid(&root).unwrap()]);
+    assert_eq!(cids.last(), Some(&a));
+    // A name this node holds no record for, and one that is not a name.
     let r = gw
         .get(
             "/ipns/k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8/",
             &[],
         )
         .await;
-    if Catalogue::standard().get("ipfs_name_resolve").is_none() {
-        assert_eq!(r.status(), StatusCode::NOT_IMPLEMENTED);
-        assert!(r.text().await.unwrap().contains("ipfs_name_resolve"));
-    } else {
-        // A name this node holds no record for does not resolve.
-        assert!(
-            r.status().is_client_error() || r.status().is_server_error(),
-            "{}",
-            r.status()
-        );
-        assert_ne!(r.status(), StatusCode::NOT_IMPLEMENTED);
-    }
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "{}",
+        r.text().await.unwrap()
+    );
+    // Not a key: a DNSLink name, which the offline embedded node cannot resolve.
+    let r = gw.get("/ipns/example.org/", &[]).await;
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert!(r.text().await.unwrap().contains("DNSLink"));
 }
 
 fn interop_dir() -> PathBuf {

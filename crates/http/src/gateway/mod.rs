@@ -32,8 +32,9 @@ use request::{GwRequest, Namespace};
 
 /// `Cache-Control` of every immutable (`/ipfs/`) response.
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
-/// `Cache-Control` max-age of `/ipns/` responses when the name's TTL is not known.
-const IPNS_DEFAULT_MAX_AGE: u64 = 60;
+/// `Cache-Control` max-age of `/ipns/` responses (`ipfs_name_resolve` does not report the
+/// record's TTL, so a short fixed one).
+const IPNS_MAX_AGE: u64 = 60;
 /// Chunks in flight between the reading thread and the connection.
 const BODY_CHUNKS: usize = 8;
 /// Bytes gathered before a chunk is sent when a response is written piecewise (CAR, tar, HTML).
@@ -328,9 +329,6 @@ async fn resolve_ipns(gw: &Gateway, greq: &mut GwRequest) -> Result<(), GwError>
     segs.append(&mut greq.segments);
     greq.root = Some(root);
     greq.segments = segs;
-    greq.ttl = ["ttl_secs", "ttl_seconds", "ttl"]
-        .iter()
-        .find_map(|k| out.get(*k).and_then(|v| v.as_u64()));
     Ok(())
 }
 
@@ -419,10 +417,7 @@ pub(crate) fn common_headers(head: &mut Head, req: &GwRequest, roots: &[cid::Cid
         Namespace::Ipfs => head.set(header::CACHE_CONTROL, IMMUTABLE),
         Namespace::Ipns => head.set(
             header::CACHE_CONTROL,
-            format!(
-                "public, max-age={}",
-                req.ttl.unwrap_or(IPNS_DEFAULT_MAX_AGE)
-            ),
+            format!("public, max-age={IPNS_MAX_AGE}"),
         ),
     }
 }

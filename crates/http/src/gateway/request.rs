@@ -101,8 +101,6 @@ pub(crate) struct GwRequest {
     pub(crate) if_none_match: Option<String>,
     pub(crate) range: Option<String>,
     pub(crate) only_if_cached: bool,
-    /// `/ipns/` record TTL in seconds, when the resolver reports it.
-    pub(crate) ttl: Option<u64>,
 }
 
 fn decode_component(s: &str, plus_is_space: bool) -> Result<String, GwError> {
@@ -258,7 +256,6 @@ impl GwRequest {
             if_none_match: header_text(header::IF_NONE_MATCH),
             range: header_text(header::RANGE),
             only_if_cached,
-            ttl: None,
         };
         greq.format = greq.pick_format(header_text(header::ACCEPT).as_deref())?;
         Ok(greq)
