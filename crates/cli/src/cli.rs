@@ -12,6 +12,22 @@ pub(crate) struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// Drive an external Kubo-compatible node at this RPC API address (multiaddr, URL or
+    /// host:port) instead of the embedded node; also `[ipfs] api` in <home>/config/ipfs-kit.toml.
+    #[arg(
+        long,
+        global = true,
+        env = "IPFS_KIT_API",
+        value_name = "ADDR",
+        conflicts_with = "embedded"
+    )]
+    pub(crate) api: Option<String>,
+    /// Use the embedded node's repo even when an external node is configured or a daemon runs.
+    #[arg(long, global = true)]
+    pub(crate) embedded: bool,
+    /// Say on stderr which node is used and why (and log at debug level).
+    #[arg(short = 'D', long, global = true)]
+    pub(crate) debug: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

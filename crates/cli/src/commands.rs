@@ -14,6 +14,7 @@ use crate::output::print_json;
 mod content;
 mod files;
 mod mcp;
+mod node;
 
 /// Largest JSON input `tool call -` reads from standard input (files go by path, not inline).
 const MAX_TOOL_INPUT: u64 = 64 * 1024 * 1024;
@@ -48,7 +49,13 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     {
         return tool_list(toolsets, *read_only, json);
     }
-    let kit = Kit::open(&home_dir(cli.home)?)?;
+    let selection = node::Selection {
+        api: cli.api.clone(),
+        embedded: cli.embedded,
+        debug: cli.debug,
+        follow_daemon: true,
+    };
+    let kit = node::open(&home_dir(cli.home)?, &selection)?;
     match cli.command {
         Command::Tool(ToolCommand::Call { name, input }) => {
             let input = match input.as_deref() {

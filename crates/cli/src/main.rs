@@ -12,8 +12,13 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IPFS_KIT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("IPFS_KIT_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if args.debug {
+                    "ipfs_kit=debug,ipfs_kit_ops=debug,ipfs_kit_clients=debug,warn"
+                } else {
+                    "warn"
+                })
+            }),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
