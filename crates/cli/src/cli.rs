@@ -88,6 +88,25 @@ pub(crate) enum Command {
     Tool(ToolCommand),
     /// Serve the catalogue as an MCP server: stdio (default) or streamable HTTP (`--http`).
     Mcp(McpArgs),
+    /// Run the node as a daemon: Kubo's RPC API (with /mcp and /api/tools) and the gateway.
+    Daemon(DaemonArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DaemonArgs {
+    /// Where the RPC API listens: a multiaddr or host:port (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = ipfs_kit_http::daemon::DEFAULT_API_ADDR)]
+    pub(crate) api_addr: String,
+    /// Where the gateway listens: a multiaddr or host:port.
+    #[arg(long, value_name = "ADDR", default_value = ipfs_kit_http::daemon::DEFAULT_GATEWAY_ADDR)]
+    pub(crate) gateway_addr: String,
+    /// File holding the bearer token clients must send (else env IPFS_KIT_TOKEN); required for
+    /// non-loopback addresses.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// Extra Host names the listeners accept (besides loopback and the bound address).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) allow_host: Vec<String>,
 }
 
 #[derive(Debug, Args)]

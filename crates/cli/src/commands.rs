@@ -12,6 +12,7 @@ use crate::cli::{Cli, Command, ToolCommand};
 use crate::output::print_json;
 
 mod content;
+mod daemon;
 mod files;
 mod mcp;
 mod node;
@@ -79,6 +80,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tool(ToolCommand::List { .. }) => Ok(()),
         Command::Mcp(args) => mcp::run(kit, args).await,
+        Command::Daemon(args) => daemon::run(kit, args).await,
         Command::Files(f) => files::run(&kit, f, json).await,
         other => content::run(&kit, other, json).await,
     }

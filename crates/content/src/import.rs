@@ -23,11 +23,13 @@ use crate::pb::PbNode;
 use crate::{BlockSink, Codec, Error, HashAlg, Result, block_cid};
 
 mod dir;
+mod entries;
 mod file;
 mod hamt;
 mod options;
 
 pub use dir::{DirBuilder, MAX_DIR_DEPTH};
+pub use entries::{EntryData, EntryMeta, TreeImport, clean_components};
 pub use options::{
     AddFlags, DEFAULT_HAMT_FANOUT, DEFAULT_HAMT_THRESHOLD, DEFAULT_INLINE_LIMIT,
     DEFAULT_MAX_FILE_LINKS, ImportOptions, Layout, MAX_FILE_LINKS_LIMIT, MAX_INLINE_LIMIT, Profile,

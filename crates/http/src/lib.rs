@@ -14,8 +14,10 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod daemon;
 pub mod gateway;
 mod rest;
+pub mod rpc;
 mod security;
 
 use std::net::SocketAddr;
@@ -52,6 +54,17 @@ pub enum Error {
     /// Binding or serving failed.
     #[error("HTTP server I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// A listen address could not be parsed.
+    #[error("bad listen address {addr:?}: {reason}")]
+    BadAddress {
+        /// The address as given.
+        addr: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Another process listens on the address.
+    #[error("{0} is already in use (is another daemon running?)")]
+    AddressInUse(SocketAddr),
 }
 
 /// How the HTTP server is set up.
@@ -112,6 +125,17 @@ pub fn load_token(token_file: Option<&Path>) -> Result<Option<String>, Error> {
 /// The whole application: `/mcp`, `/api/…`, behind the security checks and the body limit.
 /// `shutdown` ends open MCP streams when cancelled.
 pub fn router(server: McpServer, config: &HttpConfig, shutdown: CancellationToken) -> Router {
+    router_with(server, config, shutdown, Router::new())
+}
+
+/// [`router`] with `extra` routes merged in behind the same security checks but outside the
+/// body limit (they bound or stream their own bodies: the Kubo RPC API).
+pub fn router_with(
+    server: McpServer,
+    config: &HttpConfig,
+    shutdown: CancellationToken,
+    extra: Router,
+) -> Router {
     let guard = Arc::new(security::Guard::new(config));
     let factory = server.clone();
     // Our own middleware checks Host and Origin for every route; rmcp's checks are turned off so
@@ -132,6 +156,7 @@ pub fn router(server: McpServer, config: &HttpConfig, shutdown: CancellationToke
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             config.max_body,
         ))
+        .merge(extra)
         .layer(axum::middleware::from_fn_with_state(guard, security::check))
 }
 

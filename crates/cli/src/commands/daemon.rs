@@ -1,0 +1,69 @@
+//! `ipfs-kit daemon`: Kubo's RPC API and the gateway on the embedded node, until SIGINT/SIGTERM
+//! or `/api/v0/shutdown`.
+
+use std::io::Write;
+
+use ipfs_kit_http::daemon::{Daemon, DaemonConfig, multiaddr, parse_listen_addr};
+use ipfs_kit_mcp::{McpOptions, McpServer};
+use ipfs_kit_ops::{Catalogue, Kit};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::DaemonArgs;
+
+pub(crate) async fn run(kit: Kit, args: DaemonArgs) -> anyhow::Result<()> {
+    let config = DaemonConfig {
+        api: parse_listen_addr(&args.api_addr)?,
+        gateway: parse_listen_addr(&args.gateway_addr)?,
+        token: ipfs_kit_http::load_token(args.token_file.as_deref())?,
+        allowed_hosts: args.allow_host,
+    };
+    let daemon = Daemon::bind(config).await?;
+    let server = McpServer::new(kit.clone(), Catalogue::standard(), McpOptions::default());
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    let signalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = signalled.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        signal.cancel();
+    });
+    {
+        // Kubo's start-up lines; the ready line is written once the listeners are bound, so a
+        // script waiting for it can connect at once.
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "RPC API server listening on {}",
+            multiaddr(daemon.api_addr())
+        )?;
+        writeln!(
+            out,
+            "Gateway server listening on {}",
+            multiaddr(daemon.gateway_addr())
+        )?;
+        writeln!(out, "Daemon is ready")?;
+        out.flush()?;
+    }
+    daemon.serve(kit, server, shutdown).await?;
+    if signalled.load(std::sync::atomic::Ordering::SeqCst) {
+        println!("Received interrupt signal, shut down.");
+    }
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
