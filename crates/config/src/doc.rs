@@ -228,35 +228,33 @@ fn join_path(base: &str, key: &str) -> String {
     }
 }
 
-/// Redacts the values of diff entries whose path is secret.
+/// Redacts the values of diff entries whose path is secret, and the secrets inside added/removed objects.
 pub fn redact_diff(entries: &mut [DiffEntry], secret_paths: &[&str]) {
     for e in entries {
         let segs = split_path(&e.path).unwrap_or_default();
-        let secret = secret_paths.iter().any(|p| {
-            let plen = p.split('.').count();
-            // a secret inside an added/removed object is redacted with it
-            (segs.len() >= plen && path_matches(p, &segs[..plen]))
-                || p.starts_with(&format!("{}.", e.path))
+        let matches_prefix = |ps: &[&str]| ps.iter().zip(&segs).all(|(p, s)| *p == "*" || p == s);
+        let exact = secret_paths.iter().any(|p| {
+            let ps: Vec<&str> = p.split('.').collect();
+            ps.len() == segs.len() && matches_prefix(&ps)
         });
-        if secret {
-            for v in [&mut e.old, &mut e.new].into_iter().flatten() {
-                if v.is_object() {
-                    redact_under(v, &e.path, secret_paths);
-                } else {
-                    *v = Value::String(REDACTED.into());
-                }
+        // patterns reaching below this entry, relative to it
+        let below: Vec<String> = secret_paths
+            .iter()
+            .filter_map(|p| {
+                let ps: Vec<&str> = p.split('.').collect();
+                (ps.len() > segs.len() && matches_prefix(&ps[..segs.len()]))
+                    .then(|| ps[segs.len()..].join("."))
+            })
+            .collect();
+        let below: Vec<&str> = below.iter().map(String::as_str).collect();
+        for v in [&mut e.old, &mut e.new].into_iter().flatten() {
+            if exact && !v.is_object() {
+                *v = Value::String(REDACTED.into());
+            } else if !below.is_empty() {
+                redact(v, &below);
             }
         }
     }
-}
-
-fn redact_under(v: &mut Value, prefix: &str, secret_paths: &[&str]) {
-    let strip: Vec<String> = secret_paths
-        .iter()
-        .filter_map(|p| p.strip_prefix(&format!("{prefix}.")).map(str::to_string))
-        .collect();
-    let refs: Vec<&str> = strip.iter().map(String::as_str).collect();
-    redact(v, &refs);
 }
 
 /// JSON type name for messages.

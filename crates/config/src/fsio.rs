@@ -35,7 +35,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()
         .unwrap_or_default();
     let mut rnd = [0u8; 8];
     getrandom::fill(&mut rnd).map_err(|e| Error::Random(e.to_string()))?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", hex::encode(rnd)));
+    let prefix = format!(".{name}.tmp-");
+    remove_stale_temps(&dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}", hex::encode(rnd)));
     let result = (|| {
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
@@ -63,6 +65,21 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Removes temp files a killed writer left behind. Callers hold the config's lock, so no live writer owns them.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten().take(10_000) {
+        if e.file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(prefix))
+        {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

@@ -209,3 +209,39 @@ impl Multiaddr {
 pub fn parse(s: &str) -> Result<Multiaddr, String> {
     Multiaddr::from_str(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_refuses() {
+        let m = parse("/ip4/0.0.0.0/udp/4001/quic-v1/webtransport").unwrap();
+        assert_eq!(m.udp_port(), Some(4001));
+        assert_eq!(m.host().as_deref(), Some("0.0.0.0"));
+        let m = parse(
+            "/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+        )
+        .unwrap();
+        assert!(m.peer_id().is_some());
+        assert_eq!(
+            parse("/unix/tmp/x/api-socket").unwrap().components,
+            vec![Component::Unix("/tmp/x/api-socket".into())]
+        );
+        assert!(parse("/ip6/::/tcp/4001").is_ok());
+        assert!(parse("/ip4/127.0.0.1/tcp/1234/http").is_ok());
+        for bad in [
+            "",
+            "ip4/1.2.3.4",
+            "/ip4/1.2.3",
+            "/ip4/1.2.3.4/tcp",
+            "/ip4/1.2.3.4/tcp/65536",
+            "/foo/1",
+            "/p2p/notapeer",
+            "//tcp/1",
+            "/ip4/1.2.3.4/tcp/1/",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -836,6 +836,9 @@ fn crash_child() {
     let Some(home) = std::env::var_os(CHILD_ENV) else {
         return;
     };
+    if std::env::var_os(WRITER_ENV).is_some() {
+        return;
+    }
     let store = ConfigStore::new(PathBuf::from(home));
     let kubo = Target::new(ConfigKind::Kubo);
     let lotus = Target::new(ConfigKind::Lotus);
@@ -898,5 +901,104 @@ fn kill_9_leaves_old_or_new_file() {
     assert!(
         seen_ports.len() > 1,
         "the child did write between kills: {seen_ports:?}"
+    );
+    // the next write clears temp files a killed writer left behind
+    store
+        .set(&kubo, &dotted("Gateway.NoFetch", json!(true)), false)
+        .unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(home.path().join(".ipfs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+const WRITER_ENV: &str = "IPFS_KIT_CONFIG_WRITER";
+
+/// Child side of the multi-process test: 20 merges under a name given by the parent.
+#[test]
+fn writer_child() {
+    let (Some(home), Some(name)) = (std::env::var_os(CHILD_ENV), std::env::var(WRITER_ENV).ok())
+    else {
+        return;
+    };
+    let store = ConfigStore::new(PathBuf::from(home));
+    let t = Target::new(ConfigKind::Kubo);
+    for j in 0..20 {
+        let patch = json!({"Gateway": {"HTTPHeaders": {format!("X-{name}-{j}"): ["v"]}}});
+        store.set(&t, &Update::Merge(patch), false).unwrap();
+    }
+}
+
+#[test]
+fn concurrent_processes_lose_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let store = ConfigStore::new(home.path());
+    let t = Target::new(ConfigKind::Kubo);
+    store.create(&t, false).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            Command::new(&exe)
+                .args(["writer_child", "--exact", "--test-threads", "1"])
+                .env(CHILD_ENV, home.path())
+                .env(WRITER_ENV, name)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let doc = store.get(&t, false).unwrap();
+    assert_eq!(doc["Gateway"]["HTTPHeaders"].as_object().unwrap().len(), 60);
+}
+
+#[test]
+fn set_changes_and_diffs_never_show_secrets() {
+    let home = tempfile::tempdir().unwrap();
+    let store = ConfigStore::new(home.path());
+    let s3 = Target::new(ConfigKind::S3);
+    store.create(&s3, false).unwrap();
+    let out = store
+        .set(
+            &s3,
+            &Update::Merge(json!({"backup": {"access_key": "AK2", "secret_key": "very-secret-2"}})),
+            false,
+        )
+        .unwrap();
+    let text = serde_json::to_string(&out.changes).unwrap();
+    assert!(
+        !text.contains("very-secret-2") && text.contains("AK2"),
+        "{text}"
+    );
+    let ctl = Target::new(ConfigKind::IpfsClusterCtl);
+    store.create(&ctl, false).unwrap();
+    let b = store.backup(&ctl).unwrap();
+    store
+        .set(
+            &ctl,
+            &Update::Merge(json!({"basic_auth": {"user": "admin", "password": "pw-xyz"}})),
+            false,
+        )
+        .unwrap();
+    let d = store.diff(&ctl, &DiffAgainst::Version(b.version)).unwrap();
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(!text.contains("pw-xyz") && text.contains("admin"), "{text}");
+    let svc = Target::new(ConfigKind::IpfsClusterService);
+    store.create(&svc, false).unwrap();
+    let d = store.diff(&svc, &DiffAgainst::Defaults).unwrap();
+    let secret = store.get(&svc, true).unwrap()["service"]["cluster"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(!text.contains(&secret), "{text}");
+    assert!(
+        d.iter()
+            .any(|e| e.path == "identity.private_key" && e.new == Some(json!(REDACTED)))
     );
 }
