@@ -338,6 +338,19 @@ impl ConfigStore {
         self.create_with(t, doc, overwrite)
     }
 
+    /// [`create`](Self::create) for every kind that needs no instance name (`configure_daemon all`); followers
+    /// are created per cluster. Stops at the first error.
+    pub fn create_all(&self, overwrite: bool) -> Result<Vec<(Target, CreateOutcome)>> {
+        ConfigKind::ALL
+            .into_iter()
+            .filter(|k| !k.needs_instance())
+            .map(|k| {
+                let t = Target::new(k);
+                self.create(&t, overwrite).map(|o| (t, o))
+            })
+            .collect()
+    }
+
     /// Like [`create`](Self::create) with a given document (validated first).
     pub fn create_with(&self, t: &Target, doc: Value, overwrite: bool) -> Result<CreateOutcome> {
         t.check()?;

@@ -1002,3 +1002,65 @@ fn set_changes_and_diffs_never_show_secrets() {
             .any(|e| e.path == "identity.private_key" && e.new == Some(json!(REDACTED)))
     );
 }
+
+#[test]
+fn create_all_and_extra_cluster_checks() {
+    let home = tempfile::tempdir().unwrap();
+    let store = ConfigStore::new(home.path());
+    let made = store.create_all(false).unwrap();
+    assert_eq!(made.len(), ConfigKind::ALL.len() - 1);
+    assert!(made.iter().all(|(_, o)| o.created));
+    assert!(
+        store
+            .create_all(false)
+            .unwrap()
+            .iter()
+            .all(|(_, o)| !o.created)
+    );
+    let svc = Target::new(ConfigKind::IpfsClusterService);
+    let bad = dotted(
+        "service.api.restapi.basic_auth_credentials",
+        json!(["user", "pw"]),
+    );
+    let err = store.set(&svc, &bad, false).unwrap_err();
+    assert!(
+        err.problems()
+            .iter()
+            .any(|p| p.code == ProblemCode::WrongType),
+        "{err}"
+    );
+    let good = dotted(
+        "service.api.restapi.basic_auth_credentials",
+        json!({"admin": "pw"}),
+    );
+    store.set(&svc, &good, false).unwrap();
+    assert_eq!(
+        store.get(&svc, false).unwrap()["service"]["api"]["restapi"]["basic_auth_credentials"]["admin"],
+        REDACTED
+    );
+    let bad = dotted("service.cluster.dial_peer_timeout", json!("3 seconds"));
+    assert!(
+        store
+            .set(&svc, &bad, false)
+            .unwrap_err()
+            .problems()
+            .iter()
+            .any(|p| p.code == ProblemCode::BadValue)
+    );
+    // a DNSLink follower source (scheme-less, as `ipfs-cluster-follow init <name>` writes it) is accepted
+    store
+        .follow_source("dl", "127.0.0.1:8080/ipns/cluster.example.org")
+        .unwrap();
+    let kubo = Target::new(ConfigKind::Kubo);
+    let bad = Update::Merge(
+        json!({"Peering": {"Peers": [{"ID": OTHER_PEER, "Addrs": ["/ip4/1.2.3.4/tcp/x"]}]}}),
+    );
+    assert!(
+        store
+            .set(&kubo, &bad, false)
+            .unwrap_err()
+            .problems()
+            .iter()
+            .any(|p| p.code == ProblemCode::BadMultiaddr)
+    );
+}

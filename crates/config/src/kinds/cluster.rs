@@ -309,6 +309,28 @@ fn validate_full_service(s: &Value, p: &mut Vec<Problem>) {
             check_maddrs(key, v, false, true, p);
         }
     }
+    for api in ["restapi", "pinsvcapi"] {
+        match s.pointer(&format!("/api/{api}/basic_auth_credentials")) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) if m.values().all(Value::is_string) => {}
+            Some(_) => p.push(Problem::new(
+                format!("service.api.{api}.basic_auth_credentials"),
+                ProblemCode::WrongType,
+                "expected null or {\"user\": \"password\"}",
+            )),
+        }
+        if let Some(Value::Object(h)) = s.pointer(&format!("/api/{api}/headers"))
+            && !h
+                .values()
+                .all(|v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
+        {
+            p.push(Problem::new(
+                format!("service.api.{api}.headers"),
+                ProblemCode::WrongType,
+                "headers map names to lists of strings",
+            ));
+        }
+    }
     check_durations(s, p);
 }
 
@@ -341,6 +363,10 @@ pub fn validate_follow(doc: &Value) -> Vec<Problem> {
     match doc.get("service") {
         Some(Value::Object(s)) if s.contains_key("source") => {
             match s.get("source").and_then(Value::as_str) {
+                // `ipfs-cluster-follow init <dnslink>` stores `<gateway>/ipns/<name>` without a scheme
+                Some(u) if !u.contains("://") => {
+                    check_url("service.source", &format!("http://{u}"), &mut p)
+                }
                 Some(u) => check_url("service.source", u, &mut p),
                 None => p.push(Problem::new(
                     "service.source",

@@ -102,6 +102,11 @@ pub fn validate(v: &Value) -> Vec<Problem> {
     }
     if let Some(peers) = v.pointer("/Peering/Peers").and_then(Value::as_array) {
         for (i, peer) in peers.iter().enumerate() {
+            if let Some(addrs) = peer.get("Addrs").and_then(Value::as_array) {
+                for (j, a) in addrs.iter().enumerate() {
+                    check_maddr(&format!("Peering.Peers.{i}.Addrs.{j}"), a, false, &mut p);
+                }
+            }
             if let Some(id) = peer.get("ID").and_then(Value::as_str)
                 && id.parse::<libp2p_identity::PeerId>().is_err()
             {
