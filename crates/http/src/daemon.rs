@@ -139,14 +139,16 @@ impl Daemon {
         self.gateway_config.addr
     }
 
-    /// Announce the addresses in `<home>/repo/api` and `<home>/repo/gateway`, serve until
-    /// `shutdown` is cancelled (by a signal or `/api/v0/shutdown`), let in-flight requests finish
-    /// (at most [`SHUTDOWN_GRACE`], then they are cancelled), sync the repo and remove the files.
+    /// Announce the addresses in `<home>/repo/api` and `<home>/repo/gateway`, call `ready`,
+    /// serve until `shutdown` is cancelled (by a signal or `/api/v0/shutdown`), let in-flight
+    /// requests finish (at most [`SHUTDOWN_GRACE`], then they are cancelled), sync the repo and
+    /// remove the files.
     pub async fn serve(
         self,
         kit: Kit,
         server: McpServer,
         shutdown: CancellationToken,
+        ready: impl FnOnce(),
     ) -> Result<(), Error> {
         let repo_dir = kit.home().join("repo");
         let api_file = repo_dir.join("api");
@@ -176,6 +178,7 @@ impl Daemon {
         let gateway_app: Router = crate::gateway::router(kit.clone())
             .layer(axum::middleware::from_fn_with_state(guard, security::check));
 
+        ready();
         let mut api_task = tokio::spawn(serve_app(self.api, api_app, shutdown.clone()));
         let mut gateway_task = tokio::spawn(serve_app(self.gateway, gateway_app, shutdown.clone()));
         let (mut api_done, mut gateway_done) = (false, false);

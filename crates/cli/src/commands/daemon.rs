@@ -28,24 +28,17 @@ pub(crate) async fn run(kit: Kit, args: DaemonArgs) -> anyhow::Result<()> {
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
         signal.cancel();
     });
-    {
-        // Kubo's start-up lines; the ready line is written once the listeners are bound, so a
-        // script waiting for it can connect at once.
+    let (api, gateway) = (daemon.api_addr(), daemon.gateway_addr());
+    // Kubo's start-up lines, once the listeners are bound and the api file is written, so a
+    // script waiting for the ready line can connect at once.
+    let ready = move || {
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "RPC API server listening on {}",
-            multiaddr(daemon.api_addr())
-        )?;
-        writeln!(
-            out,
-            "Gateway server listening on {}",
-            multiaddr(daemon.gateway_addr())
-        )?;
-        writeln!(out, "Daemon is ready")?;
-        out.flush()?;
-    }
-    daemon.serve(kit, server, shutdown).await?;
+        let _ = writeln!(out, "RPC API server listening on {}", multiaddr(api));
+        let _ = writeln!(out, "Gateway server listening on {}", multiaddr(gateway));
+        let _ = writeln!(out, "Daemon is ready");
+        let _ = out.flush();
+    };
+    daemon.serve(kit, server, shutdown, ready).await?;
     if signalled.load(std::sync::atomic::Ordering::SeqCst) {
         println!("Received interrupt signal, shut down.");
     }

@@ -407,7 +407,7 @@ mod tests {
                 ..ImportOptions::default()
             };
             let fs: Vec<(String, String)> =
-                add_paths(&[d.clone()], &opts, &NullSink, &Control::new())
+                add_paths(std::slice::from_ref(&d), &opts, &NullSink, &Control::new())
                     .unwrap()
                     .into_iter()
                     .map(|e| (e.path, e.cid.to_string()))
