@@ -647,3 +647,162 @@ fn sigterm_and_shutdown_stop_cleanly() {
     assert_eq!(d.wait(), Some(0), "{}", d.log());
     assert!(!home.join("repo/api").exists());
 }
+
+#[test]
+fn the_other_endpoints_answer_in_kubos_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(tmp.path());
+    let r = add_raw(
+        &d,
+        "",
+        &[
+            ("file", "dir/x.txt", "application/octet-stream", b"xxx"),
+            (
+                "file",
+                "dir/y.bin",
+                "application/octet-stream",
+                &bytes(300_000, 5),
+            ),
+        ],
+    );
+    let root = r.lines().last().unwrap()["Hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // get: a tar stream, gzip with compress; cat of a directory is an error.
+    let tar = d.post(&format!("/api/v0/get?arg={root}"));
+    assert_eq!(tar.status, 200);
+    assert_eq!(tar.header("x-stream-output"), Some("1"));
+    assert!(tar.body.len() > 300_000 && tar.body.windows(5).any(|w| w == b"x.txt"));
+    let gz = d.post(&format!(
+        "/api/v0/get?arg={root}&archive=true&compress=true"
+    ));
+    assert_eq!(&gz.body[..2], &[0x1f, 0x8b]);
+    d.post(&format!("/api/v0/cat?arg={root}"))
+        .assert_error(500, 0);
+
+    // dag export → import round trip, with stats.
+    let car = d.post(&format!("/api/v0/dag/export?arg={root}"));
+    assert_eq!(car.status, 200);
+    let (ct, body) = multipart(&[("file", "", "application/octet-stream", &car.body)]);
+    let imp = http(
+        d.port,
+        "POST",
+        "/api/v0/dag/import?stats=true",
+        &[("Content-Type", &ct)],
+        &body,
+    );
+    let lines = imp.lines();
+    assert_eq!(lines[0]["Root"]["Cid"]["/"], root.as_str());
+    assert_eq!(lines[0]["Root"]["PinErrorMsg"], "");
+    assert!(lines[1]["Stats"]["BlockCount"].as_u64().unwrap() >= 3);
+
+    // dag stat / resolve, refs, refs/local.
+    let st = d.post(&format!("/api/v0/dag/stat?arg={root}")).json();
+    assert!(st["TotalSize"].as_u64().unwrap() > 300_000, "{st}");
+    assert_eq!(st["DagStats"][0]["Cid"], root.as_str());
+    let res = d
+        .post(&format!("/api/v0/dag/resolve?arg={root}/x.txt"))
+        .json();
+    assert!(res["Cid"]["/"].is_string(), "{res}");
+    let refs = d
+        .post(&format!("/api/v0/refs?arg={root}&edges=true"))
+        .lines();
+    assert!(
+        refs.iter()
+            .all(|r| r["Err"] == "" && r["Ref"].as_str().unwrap().contains(" -> "))
+    );
+    assert!(d.post("/api/v0/refs/local").lines().len() >= refs.len());
+
+    // Pins: update, verify, ls with names and stream.
+    let other = add_raw(
+        &d,
+        "pin=false",
+        &[("file", "o.txt", "application/octet-stream", b"o")],
+    );
+    let other = other.lines().last().unwrap()["Hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let up = d
+        .post(&format!("/api/v0/pin/update?arg={root}&arg={other}"))
+        .json();
+    assert_eq!(up["Pins"], serde_json::json!([root, other]));
+    let keys = d.post("/api/v0/pin/ls?type=recursive").json();
+    assert_eq!(keys["Keys"][&other]["Type"], "recursive");
+    assert!(keys["Keys"].get(&root).is_none());
+    let streamed = d.post("/api/v0/pin/ls?type=recursive&stream=true").lines();
+    assert_eq!(streamed[0]["Cid"], other.as_str());
+    assert_eq!(
+        d.post("/api/v0/pin/verify?verbose=true").lines()[0]["Ok"],
+        true
+    );
+
+    // Blocks: put (v0 format), rm with per-block errors.
+    let (ct, body) = multipart(&[("file", "", "application/octet-stream", b"blocky")]);
+    let put = http(
+        d.port,
+        "POST",
+        "/api/v0/block/put",
+        &[("Content-Type", &ct)],
+        &body,
+    )
+    .lines();
+    let key = put[0]["Key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("bafkrei") && put[0]["Size"] == 6);
+    let rm = d
+        .post(&format!("/api/v0/block/rm?arg={key}&arg=bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"))
+        .lines();
+    assert_eq!(rm[0]["Hash"], key.as_str());
+    assert!(rm[0].get("Error").is_none() && rm[1]["Error"].is_string());
+
+    // Repo and node.
+    let gc = d.post("/api/v0/repo/gc").lines();
+    assert!(gc.iter().all(|l| l["Key"]["/"].is_string()));
+    assert_eq!(
+        d.post("/api/v0/repo/verify").lines().last().unwrap()["Msg"],
+        "verify complete, all blocks validated."
+    );
+    let stat = d.post("/api/v0/stats/repo?size-only=true").json();
+    assert!(stat["RepoSize"].is_u64() && stat.get("NumObjects").is_none());
+    let cfg = d.post("/api/v0/config/show").json();
+    assert_eq!(
+        cfg["Addresses"]["API"],
+        format!("/ip4/127.0.0.1/tcp/{}", d.port)
+    );
+    let v = d.post("/api/v0/version").json();
+    assert!(v["Version"].is_string() && v["System"].is_string());
+
+    // MFS flush / chcid; CIDs.
+    assert!(d.post("/api/v0/files/mkdir?arg=/m").status == 200);
+    let flushed = d.post("/api/v0/files/flush?arg=/").json();
+    assert!(flushed["Cid"].is_string());
+    assert_eq!(
+        d.post("/api/v0/files/chcid?arg=/m&cid-version=1").status,
+        200
+    );
+    assert!(
+        d.post("/api/v0/files/stat?arg=/m").json()["Hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("bafy")
+    );
+    let b32 = d
+        .post("/api/v0/cid/base32?arg=Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD")
+        .lines();
+    assert_eq!(
+        b32[0]["Formatted"],
+        "bafybeihykld7uyxzogax6vgyvag42y7464eywpf55gxi5qpoisibh3c5wa"
+    );
+    let bases = d.post("/api/v0/cid/bases").json();
+    assert!(
+        bases
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["Name"] == "base32" && b["Prefix"] == "b")
+    );
+    let log = d.log();
+    assert!(!log.contains("panicked"), "{log}");
+}
