@@ -619,7 +619,14 @@ fn sigterm_and_shutdown_stop_cleanly() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(home.join("repo/gateway").exists());
+    // The gateway (its URL in repo/gateway) serves what the API added; /api/tools shares the
+    // API listener.
+    let gw = std::fs::read_to_string(home.join("repo/gateway")).unwrap();
+    let gw_port: u16 = gw.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let page = http(gw_port, "GET", &format!("/ipfs/{root}"), &[], b"");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(page.body, b"keep me");
+    assert_eq!(http(d.port, "GET", "/api/tools", &[], b"").status, 200);
     let status = Command::new("kill")
         .args(["-TERM", &d.pid().to_string()])
         .status()
