@@ -406,6 +406,7 @@ fn bad_input_is_answered_like_kubo() {
     let r = http(d.port, "GET", "/api/v0/version", &[], b"");
     r.assert_error(405, 1);
     assert_eq!(r.header("allow"), Some("OPTIONS, POST"));
+    http(d.port, "GET", "/api/v0/no/such/command", &[], b"").assert_error(405, 1);
     // Unknown options are ignored as Kubo ignores them (clients rely on it); a known option
     // with a value of the wrong type is refused.
     assert_eq!(d.post("/api/v0/version?bogus=1").status, 200);

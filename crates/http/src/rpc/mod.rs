@@ -83,9 +83,7 @@ async fn dispatch(State(state): State<RpcState>, request: Request) -> Response {
         .path()
         .trim_start_matches("/api/v0/")
         .trim_end_matches('/');
-    let Some(cmd) = commands::find(path) else {
-        return RpcError::with_status(StatusCode::NOT_FOUND, "404 page not found").into_response();
-    };
+    // Kubo checks the method before the command: any GET is a 405.
     match *request.method() {
         Method::POST => {}
         Method::OPTIONS => {
@@ -104,6 +102,9 @@ async fn dispatch(State(state): State<RpcState>, request: Request) -> Response {
             .into_response();
         }
     }
+    let Some(cmd) = commands::find(path) else {
+        return RpcError::with_status(StatusCode::NOT_FOUND, "404 page not found").into_response();
+    };
     let query = request.uri().query().unwrap_or("").to_string();
     let args = match args::parse(&query, cmd.opts, cmd.args) {
         Ok(a) => a,
