@@ -151,3 +151,53 @@ impl From<ipfs_kit_repo::Error> for OpError {
         }
     }
 }
+
+impl From<ipfs_kit_config::Error> for OpError {
+    fn from(e: ipfs_kit_config::Error) -> Self {
+        use ipfs_kit_config::Error as E;
+        let text = e.to_string();
+        match e {
+            E::Io { path, source, .. } => {
+                let code = match source.kind() {
+                    std::io::ErrorKind::NotFound => ErrorCode::NotFound,
+                    _ => ErrorCode::Io,
+                };
+                OpError::new(code, text).with("path", path.display().to_string())
+            }
+            E::Parse { path, .. } => OpError::new(ErrorCode::ConfigInvalid, text)
+                .with("path", path.display().to_string()),
+            E::Invalid { kind, problems } => OpError::new(ErrorCode::ConfigInvalid, text)
+                .with("kind", kind)
+                .with(
+                    "problems",
+                    serde_json::to_value(&problems).unwrap_or_default(),
+                ),
+            E::NotFound { kind, path } => OpError::new(ErrorCode::NotFound, text)
+                .with("kind", kind)
+                .with("path", path.display().to_string()),
+            E::BadPath { path, .. } => OpError::new(ErrorCode::InvalidInput, text)
+                .with("field", "path")
+                .with("path", path),
+            E::UnknownKind(kind) => OpError::new(ErrorCode::InvalidInput, text).with("kind", kind),
+            E::BadInstance(name) => {
+                OpError::new(ErrorCode::InvalidInput, text).with("cluster", name)
+            }
+            E::NoBackup { kind, version } => OpError::new(ErrorCode::NotFound, text)
+                .with("kind", kind)
+                .with("version", version),
+            E::PortConflict(conflicts) => {
+                let first = conflicts.first().map(|c| c.suggested_port);
+                let mut err = OpError::new(ErrorCode::PortInUse, text).with(
+                    "conflicts",
+                    serde_json::to_value(&conflicts).unwrap_or_default(),
+                );
+                if let Some(port) = first {
+                    err = err.with("suggested_port", port);
+                }
+                err
+            }
+            E::Unsupported(_) => OpError::new(ErrorCode::Unsupported, text),
+            E::Random(_) => OpError::new(ErrorCode::Internal, text),
+        }
+    }
+}
