@@ -11,6 +11,13 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::DaemonArgs;
 
 pub(crate) async fn run(kit: Kit, args: DaemonArgs) -> anyhow::Result<()> {
+    if let Some(k) = kit.kubo() {
+        anyhow::bail!(
+            "ipfs-kit daemon serves the embedded node, but this home is set to drive the node at {} \
+             (another daemon runs on it, or --api / IPFS_KIT_API is set)",
+            k.base_url()
+        );
+    }
     let config = DaemonConfig {
         api: parse_listen_addr(&args.api_addr)?,
         gateway: parse_listen_addr(&args.gateway_addr)?,
