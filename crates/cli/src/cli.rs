@@ -90,6 +90,10 @@ pub(crate) enum Command {
     Mcp(McpArgs),
     /// Run the node as a daemon: Kubo's RPC API (with /mcp and /api/tools) and the gateway.
     Daemon(DaemonArgs),
+    /// Daemon configs (Kubo, IPFS Cluster, Lotus, Lassie, S3, HuggingFace, Storacha): create, get, set,
+    /// validate, back up, restore, diff, and the port plan.
+    #[command(subcommand)]
+    Config(crate::commands::ConfigCommand),
 }
 
 #[derive(Debug, Args)]

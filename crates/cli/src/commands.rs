@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use crate::cli::{Cli, Command, ToolCommand};
 use crate::output::print_json;
 
+pub(crate) use config::ConfigCommand;
+
+mod config;
 mod content;
 mod daemon;
 mod files;
@@ -82,6 +85,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mcp(args) => mcp::run(kit, args).await,
         Command::Daemon(args) => daemon::run(kit, args).await,
         Command::Files(f) => files::run(&kit, f, json).await,
+        Command::Config(c) => config::run(&kit, c, json).await,
         other => content::run(&kit, other, json).await,
     }
 }

@@ -89,7 +89,11 @@ pub(crate) async fn run(kit: &Kit, cmd: Command, json: bool) -> anyhow::Result<(
         Command::Block(b) => block(kit, b, json).await,
         Command::Dag(d) => dag(kit, d, json).await,
         Command::Refs(r) => refs(kit, r, json).await,
-        Command::Tool(_) | Command::Mcp(_) | Command::Files(_) | Command::Daemon(_) => {
+        Command::Tool(_)
+        | Command::Mcp(_)
+        | Command::Files(_)
+        | Command::Daemon(_)
+        | Command::Config(_) => {
             unreachable!("handled by the caller")
         }
     }
