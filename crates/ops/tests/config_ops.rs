@@ -506,6 +506,14 @@ fn aliases_resolve(env: &Env) {
     );
     assert_eq!(out["configs"].as_array().unwrap().len(), 1);
     assert_eq!(out["configs"][0]["valid"], true);
+    let out = env.ok("get_follow_status", json!({"kind": "ipfs_cluster_follow"}));
+    let followers: Vec<&str> = out["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(followers, ["ipfs_cluster_follow@fleet"], "{out}");
     let out = env.ok("update_follow_config", json!({"cluster": "fleet", "path": "service.cluster.peername", "value": "f2", "validate_only": true}));
     assert_eq!(out["changes"][0]["new"], "f2");
     // the revealing readers are not offered to read-only faces

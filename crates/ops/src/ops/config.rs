@@ -896,18 +896,26 @@ pub struct ConfigStates {
     pub configs: Vec<ConfigState>,
 }
 
+fn is_followers(kind: Option<&str>) -> bool {
+    kind.and_then(|k| k.parse::<ConfigKind>().ok()) == Some(ConfigKind::IpfsClusterFollow)
+}
+
 fn states(
     s: &ConfigStore,
     kind: Option<&str>,
     cluster: Option<&str>,
 ) -> Result<ConfigStates, OpError> {
+    let every_follower = cluster.is_none() && is_followers(kind);
     let only = match kind {
-        None if cluster.is_some() => Some(target("ipfs_cluster_follow", cluster)?),
+        None if cluster.is_some() => Some(target(ConfigKind::IpfsClusterFollow.as_str(), cluster)?),
         None => None,
-        Some(k) if k.eq_ignore_ascii_case("all") => None,
+        Some(k) if k.eq_ignore_ascii_case("all") || every_follower => None,
         Some(k) => Some(target(k, cluster)?),
     };
     let mut all = s.status();
+    if every_follower {
+        all.retain(|st| st.target.kind == ConfigKind::IpfsClusterFollow);
+    }
     if let Some(t) = &only {
         all.retain(|st| &st.target == t);
         if all.is_empty() {
