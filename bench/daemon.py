@@ -48,7 +48,8 @@ def wait_port(port, proc, what, timeout=60):
 
 
 def run(cmd, **kw):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    kw.setdefault("stdout", subprocess.PIPE)
+    p = subprocess.run(cmd, stderr=subprocess.PIPE, **kw)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr.decode(errors='replace')}")
     return p.stdout
