@@ -521,7 +521,8 @@ impl AsyncRead for FailingReader {
 }
 
 /// Writes a multipart body with Kubo's part conventions (boxo's `MultiFileReader`): every part
-/// is `form-data; name="file"` with the URL-query-escaped relative path as `filename`;
+/// is `form-data; name="file"` with the percent-escaped relative path as `filename`
+/// ([`query_escape`]);
 /// directories are `application/x-directory` parts, symlinks `application/symlink` parts whose
 /// body is the target, files `application/octet-stream`. Mode and mtime travel as query
 /// parameters of the part name, as Kubo's client sends them for `--preserve-mode/-mtime`.
@@ -665,7 +666,10 @@ impl SyncWrite for SyncIoBridge<tokio::io::DuplexStream> {
     }
 }
 
-/// Go's `url.QueryEscape`: everything but `A-Za-z0-9-_.~` percent-encoded, space as `+`.
+/// A part's `filename`: every byte but `A-Za-z0-9-_.~` percent-encoded. This is Go's
+/// `url.QueryEscape` (what Kubo's client sends and its daemon undoes with `QueryUnescape`) except
+/// that a space is `%20` rather than `+`: Kubo decodes both, and daemons that decode with
+/// `decodeURIComponent` (js-ipfs) only understand `%20`.
 pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -673,7 +677,6 @@ pub fn query_escape(s: &str) -> String {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(b as char)
             }
-            b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -742,6 +745,14 @@ fn base_url(addr: &str) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::base_url;
+
+    #[test]
+    fn filenames_are_escaped_for_every_daemon() {
+        assert_eq!(
+            super::query_escape("dir/x y+z~é.txt"),
+            "dir%2Fx%20y%2Bz~%C3%A9.txt"
+        );
+    }
 
     #[test]
     fn addresses() {

@@ -191,10 +191,15 @@ async fn resolve(k: &KuboClient, path: &str) -> Result<String, OpError> {
         .map_err(|e| err(k, e))?;
     let p = text(&v["Path"]);
     let cid = p.strip_prefix("/ipfs/").unwrap_or(&p);
-    if cid.is_empty() || cid.contains('/') {
-        return Err(decode(k, "resolve", format!("path {p:?}")));
+    // js-ipfs writes CIDv0 with a base58btc multibase prefix (`zQm…`), which no CID parser takes.
+    let parsed = parse_cid(cid).or_else(|e| match cid.strip_prefix('z') {
+        Some(v0) if v0.starts_with("Qm") => parse_cid(v0),
+        _ => Err(e),
+    });
+    match parsed {
+        Ok(c) => Ok(c.to_string()),
+        Err(_) => Err(decode(k, "resolve", format!("path {p:?}"))),
     }
-    Ok(cid.to_string())
 }
 
 fn encode_bytes(buf: &[u8], encoding: Encoding) -> String {
@@ -708,10 +713,9 @@ fn ls_type(v: &Value) -> &'static str {
 /// `ipfs_ls`.
 pub(crate) async fn ls(k: &KuboClient, input: LsInput) -> Result<LsOutput, OpError> {
     let limit = input.limit.unwrap_or(DEFAULT_LIST_LIMIT);
-    let path = ipfs_path(&input.path);
-    let cid = resolve(k, &path).await?;
+    let cid = resolve(k, &input.path).await?;
     let q = vec![
-        ("arg", path),
+        ("arg", ipfs_path(&input.path)),
         ("stream", "true".to_string()),
         ("resolve-type", input.resolve_type.to_string()),
         ("size", input.resolve_type.to_string()),
@@ -799,28 +803,36 @@ struct Unpacked {
     bytes: u64,
 }
 
-/// The relative path of a tar entry below its top entry, refusing anything that could leave the
-/// destination (`..`, absolute paths, drive prefixes).
-fn confined(entry: &Path) -> Result<PathBuf, OpError> {
+/// The relative path of a tar entry below the archive's top entry (the first one, which becomes
+/// `output`), refusing anything that could leave the destination (`..`, absolute paths, drive
+/// prefixes) or that is not below the top entry. Kubo names the top entry by the CID or the last
+/// path segment; js-ipfs by the whole path: both work.
+fn confined(entry: &Path, top: &mut Option<Vec<std::ffi::OsString>>) -> Result<PathBuf, OpError> {
+    let refuse = |why: &str| {
+        OpError::new(
+            ErrorCode::InvalidPath,
+            format!("refusing tar entry {} ({why})", entry.display()),
+        )
+        .with("path", entry.display().to_string())
+    };
     let mut parts = Vec::new();
     for c in entry.components() {
         match c {
             Component::Normal(s) => parts.push(s.to_os_string()),
             Component::CurDir => {}
-            _ => {
-                return Err(OpError::new(
-                    ErrorCode::InvalidPath,
-                    format!(
-                        "refusing tar entry {} (escapes the destination)",
-                        entry.display()
-                    ),
-                )
-                .with("path", entry.display().to_string()));
-            }
+            _ => return Err(refuse("escapes the destination")),
         }
     }
-    // The first segment is the top entry (the CID or last path segment): it becomes `output`.
-    Ok(parts.into_iter().skip(1).collect())
+    match top {
+        None => {
+            *top = Some(parts);
+            Ok(PathBuf::new())
+        }
+        Some(t) if parts.len() >= t.len() && parts[..t.len()] == t[..] => {
+            Ok(parts[t.len()..].iter().collect())
+        }
+        Some(_) => Err(refuse("not below the top entry")),
+    }
 }
 
 /// Whether a symlink at `rel` (relative to the root) with `target` stays inside the root.
@@ -843,6 +855,14 @@ fn link_stays_inside(rel: &Path, target: &Path) -> bool {
     true
 }
 
+/// A failure reading the daemon's tar stream (not writing to disk).
+fn tar_err(e: std::io::Error) -> OpError {
+    OpError::new(
+        ErrorCode::Corrupted,
+        format!("the node's tar stream (/api/v0/get) is malformed or broke off: {e}"),
+    )
+}
+
 fn unpack_tar(
     reader: impl Read,
     out: &Path,
@@ -856,13 +876,14 @@ fn unpack_tar(
         ..Unpacked::default()
     };
     let mut mtimes: Vec<(PathBuf, u64)> = Vec::new();
+    let mut top = None;
     let entries = archive
         .entries()
         .map_err(|e| OpError::from(e).with("path", opts.output.clone()))?;
     for entry in entries {
         cx.check()?;
-        let mut entry = entry?;
-        let rel = confined(&entry.path()?)?;
+        let mut entry = entry.map_err(tar_err)?;
+        let rel = confined(&entry.path().map_err(tar_err)?, &mut top)?;
         let dest = out.join(&rel);
         // Never write through a symlink made by an earlier entry.
         let mut cur = out.to_path_buf();
@@ -900,7 +921,7 @@ fn unpack_tar(
             let mut buf = vec![0u8; 256 * 1024];
             loop {
                 cx.check()?;
-                let n = entry.read(&mut buf)?;
+                let n = entry.read(&mut buf).map_err(tar_err)?;
                 if n == 0 {
                     break;
                 }
@@ -912,7 +933,8 @@ fn unpack_tar(
             sum.files += 1;
         } else if kind.is_symlink() {
             let target = entry
-                .link_name()?
+                .link_name()
+                .map_err(tar_err)?
                 .ok_or_else(|| OpError::new(ErrorCode::Corrupted, "symlink entry without target"))?
                 .into_owned();
             if !link_stays_inside(&rel, &target) {
@@ -966,6 +988,7 @@ fn unpack_tar(
 /// `ipfs_block_put`: the bytes are checked locally as on the embedded node, then stored by Kubo.
 pub(crate) async fn block_put(
     k: &KuboClient,
+    expected: &cid::Cid,
     codec: &str,
     hash: &str,
     data: Vec<u8>,
@@ -983,10 +1006,36 @@ pub(crate) async fn block_put(
         q.push(("allow-big-block", "true".into()));
     }
     let v: Value = upload_bytes(k, "block/put", &q, data).await?;
+    let cid = cid_of(&v["Key"]).ok_or_else(|| decode(k, "block/put", "no Key"))?;
+    check_stored(k, "block/put", expected, &cid)?;
     Ok(BlockInfo {
-        cid: cid_of(&v["Key"]).ok_or_else(|| decode(k, "block/put", "no Key"))?,
+        cid: expected.to_string(),
         size: num(&v["Size"]),
     })
+}
+
+/// The node must have stored the bytes under the CID computed here; a node that ignores an
+/// option (codec, hash) answers another CID, which is an error, not a silent substitute.
+fn check_stored(
+    k: &KuboClient,
+    command: &str,
+    expected: &cid::Cid,
+    answered: &str,
+) -> Result<(), OpError> {
+    if parse_cid(answered).ok().as_ref() == Some(expected) {
+        return Ok(());
+    }
+    Err(OpError::new(
+        ErrorCode::Unsupported,
+        format!(
+            "the node at {} stored the data as {answered}, not as {expected}: it does not honour \
+             the codec or hash options of /api/v0/{command}",
+            k.base_url()
+        ),
+    )
+    .with("api", k.base_url())
+    .with("expected", expected.to_string())
+    .with("answered", answered))
 }
 
 /// Upload one in-memory part and decode the single JSON answer.
@@ -1128,6 +1177,7 @@ pub(crate) async fn dag_get(k: &KuboClient, input: DagGetInput) -> Result<DagGet
 
 /// The options of `ipfs_dag_put` that travel to Kubo.
 pub(crate) struct DagPutQuery {
+    pub(crate) expected: cid::Cid,
     pub(crate) input_codec: String,
     pub(crate) store_codec: String,
     pub(crate) hash: String,
@@ -1153,8 +1203,10 @@ pub(crate) async fn dag_put(
         q.push(("allow-big-block", "true".into()));
     }
     let v = upload_bytes(k, "dag/put", &q, data).await?;
+    let cid = cid_of(&v["Cid"]).ok_or_else(|| decode(k, "dag/put", "no Cid"))?;
+    check_stored(k, "dag/put", &input.expected, &cid)?;
     Ok(DagPutOutput {
-        cid: cid_of(&v["Cid"]).ok_or_else(|| decode(k, "dag/put", "no Cid"))?,
+        cid: input.expected.to_string(),
     })
 }
 
@@ -1207,14 +1259,35 @@ pub(crate) async fn dag_export(
     })
 }
 
-/// Blocks in a CARv1 file: its length-prefixed sections after the header.
+/// The CARv2 pragma: a CARv1-style header of `{version: 2}`.
+const CAR_V2_PRAGMA: [u8; 11] = [
+    0x0a, 0xa1, 0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x02,
+];
+
+/// Blocks in a CAR file (v1, or the v1 payload of a v2): its length-prefixed sections after
+/// the header, found by seeking (nothing is read into memory).
 fn count_car_blocks(path: &Path) -> Result<u64, OpError> {
     use std::io::{Seek, SeekFrom};
     let mut f = std::io::BufReader::new(std::fs::File::open(path)?);
-    let len = f.get_ref().metadata()?.len();
-    let mut pos = 0u64;
+    let file_len = f.get_ref().metadata()?.len();
+    let mut pragma = [0u8; 11];
+    let (mut pos, end) = match f.read_exact(&mut pragma) {
+        Ok(()) if pragma == CAR_V2_PRAGMA => {
+            let mut h = [0u8; 40];
+            f.read_exact(&mut h)?;
+            let word = |i: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&h[i..i + 8]);
+                u64::from_le_bytes(b)
+            };
+            let (offset, size) = (word(16), word(24));
+            (offset, offset.saturating_add(size).min(file_len))
+        }
+        _ => (0, file_len),
+    };
+    f.seek(SeekFrom::Start(pos))?;
     let mut sections = 0u64;
-    while pos < len {
+    while pos < end {
         let mut v = 0u64;
         let mut shift = 0;
         loop {
@@ -1234,7 +1307,7 @@ fn count_car_blocks(path: &Path) -> Result<u64, OpError> {
             }
         }
         pos = pos.saturating_add(v);
-        if pos > len {
+        if pos > end {
             return Err(OpError::new(
                 ErrorCode::Corrupted,
                 "CAR ends inside a section",
@@ -1285,7 +1358,7 @@ pub(crate) async fn dag_import(
         .map_err(|e| err(k, e))?;
     let mut lines = k.ndjson_of("dag/import", resp);
     let mut roots = Vec::new();
-    let mut blocks = 0;
+    let mut blocks = None;
     let read = async {
         while let Some(v) = lines.next::<Value>().await? {
             if let Some(r) = v.get("Root") {
@@ -1294,7 +1367,7 @@ pub(crate) async fn dag_import(
                 roots.push((cid, pin_err));
             }
             if let Some(s) = v.get("Stats") {
-                blocks = num(&s["BlockCount"]);
+                blocks = Some(num(&s["BlockCount"]));
             }
         }
         Ok::<_, kubo::Error>(())
@@ -1316,6 +1389,17 @@ pub(crate) async fn dag_import(
             pinned: input.pin_roots,
         });
     }
+    // Daemons that give no stats (js-ipfs): the blocks the CARs hold, counted here.
+    let blocks = match blocks {
+        Some(b) => b,
+        None => {
+            let mut n = 0;
+            for p in &input.paths {
+                n += count_car_blocks(Path::new(p)).map_err(|e| e.with("path", p.clone()))?;
+            }
+            n
+        }
+    };
     Ok(DagImportOutput { roots: out, blocks })
 }
 

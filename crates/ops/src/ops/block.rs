@@ -135,6 +135,7 @@ impl Operation for BlockPut {
             ipfs_kit_content::dag::links(&cid, &data)?;
             return crate::remote::block_put(
                 k,
+                &cid,
                 &input.cid_codec,
                 &input.hash,
                 data,

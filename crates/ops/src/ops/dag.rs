@@ -177,7 +177,10 @@ impl Operation for DagPut {
         let data = input.bytes.read(limit)?;
         let pin = input.pin;
         if let Some(k) = kit.kubo() {
+            // Encoded here too: the node's answer must be this CID.
+            let expected = dag::put(&data, &opts)?.cid;
             let opts = crate::remote::DagPutQuery {
+                expected,
                 input_codec: input.input_codec,
                 store_codec: input.store_codec,
                 hash: input.hash,
