@@ -14,15 +14,10 @@ pub(crate) struct Cli {
     pub(crate) json: bool,
     /// Drive an external Kubo-compatible node at this RPC API address (multiaddr, URL or
     /// host:port) instead of the embedded node; also `[ipfs] api` in <home>/config/ipfs-kit.toml.
-    #[arg(
-        long,
-        global = true,
-        env = "IPFS_KIT_API",
-        value_name = "ADDR",
-        conflicts_with = "embedded"
-    )]
+    #[arg(long, global = true, env = "IPFS_KIT_API", value_name = "ADDR")]
     pub(crate) api: Option<String>,
-    /// Use the embedded node's repo even when an external node is configured or a daemon runs.
+    /// Use the embedded node's repo whatever --api, IPFS_KIT_API or the config file say (a
+    /// repo held by a running daemon is then reported locked).
     #[arg(long, global = true)]
     pub(crate) embedded: bool,
     /// Say on stderr which node is used and why (and log at debug level).

@@ -1132,6 +1132,7 @@ pub(crate) async fn dag_get(k: &KuboClient, input: DagGetInput) -> Result<DagGet
         .map_err(|e| err(k, e))?;
     let cid = cid_of(&r["Cid"]).ok_or_else(|| decode(k, "dag/resolve", "no Cid"))?;
     let parsed = parse_cid(&cid).map_err(|e| decode(k, "dag/resolve", e))?;
+    let cid = parsed.to_string();
     let json_bytes = k
         .bytes(
             "dag/get",

@@ -1,0 +1,2 @@
+// Intentionally empty: the tests run js-ipfs offline, without WebRTC transports.
+module.exports = {};
