@@ -57,7 +57,8 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         api: cli.api.clone(),
         embedded: cli.embedded,
         debug: cli.debug,
-        follow_daemon: true,
+        // A second daemon must not drive the first one: it reports the locked repo instead.
+        follow_daemon: !matches!(cli.command, Command::Daemon(_)),
     };
     let kit = node::open(&home_dir(cli.home)?, &selection)?;
     match cli.command {
