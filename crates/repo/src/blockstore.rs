@@ -495,9 +495,10 @@ impl Blockstore {
         }
         let key = cid.hash().to_bytes();
         let (buf, hdr) = self.with_record(cid, |f, loc| {
-            let mut buf = vec![0u8; loc.record_len() as usize];
-            f.read_exact_at(&mut buf, loc.start())?;
-            Ok((buf, loc.hdr as usize))
+            Ok((
+                read_record(f, loc.start(), loc.record_len() as usize)?,
+                loc.hdr as usize,
+            ))
         })?;
         let len = (buf.len() - hdr) as u32;
         if buf[..hdr] != header(&key, len)[..] {
@@ -1185,6 +1186,21 @@ impl BlockSource for Blockstore {
     fn get(&self, cid: &Cid) -> ipfs_kit_content::Result<Bytes> {
         Blockstore::get(self, cid).map_err(Into::into)
     }
+}
+
+/// `len` bytes at `off`, read into fresh capacity: no zero-filling first (the hot read path of
+/// `cat` and the gateway allocates one buffer per block).
+fn read_record(f: &std::fs::File, off: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        let at = off + buf.len() as u64;
+        let n = rustix::io::pread(f, rustix::buffer::spare_capacity(&mut buf), at)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
 }
 
 #[cfg(test)]
