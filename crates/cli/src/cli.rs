@@ -13,7 +13,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub(crate) json: bool,
     /// Drive an external Kubo-compatible node at this RPC API address (multiaddr, URL or
-    /// host:port) instead of the embedded node; also `[ipfs] api` in <home>/config/ipfs-kit.toml.
+    /// host:port) instead of the embedded node; also `[ipfs] api` in <home>/config/kit.toml.
     #[arg(long, global = true, env = "IPFS_KIT_API", value_name = "ADDR")]
     pub(crate) api: Option<String>,
     /// Use the embedded node's repo whatever --api, IPFS_KIT_API or the config file say (a

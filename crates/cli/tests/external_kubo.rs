@@ -789,7 +789,7 @@ fn node_selection_precedence() {
     let h = path_str(home.path());
     std::fs::create_dir_all(home.path().join("config")).unwrap();
     std::fs::write(
-        home.path().join("config/ipfs-kit.toml"),
+        home.path().join("config/kit.toml"),
         format!("[ipfs]\napi = \"{}\"\n", dead(1)),
     )
     .unwrap();
@@ -828,12 +828,12 @@ fn node_selection_precedence() {
     assert!(okay, "{v}");
     assert_eq!(v["node"], "embedded");
     // A malformed config file is a clear error naming the file.
-    std::fs::write(home.path().join("config/ipfs-kit.toml"), "[ipfs\napi=").unwrap();
+    std::fs::write(home.path().join("config/kit.toml"), "[ipfs\napi=").unwrap();
     let (okay, e) = named(&call, None);
     assert!(!okay);
     assert_eq!(e["error_code"], "CONFIG_INVALID", "{e}");
     assert!(
-        e["error"].as_str().unwrap().contains("ipfs-kit.toml"),
+        e["error"].as_str().unwrap().contains("kit.toml"),
         "{e}"
     );
 }

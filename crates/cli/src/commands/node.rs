@@ -1,5 +1,5 @@
 //! Which IPFS node the commands drive: an external Kubo-compatible daemon (`--api`, `IPFS_KIT_API`,
-//! or `[ipfs] api` in `<home>/config/ipfs-kit.toml`, in that order), the daemon that holds the
+//! or `[ipfs] api` in `<home>/config/kit.toml`, in that order), the daemon that holds the
 //! embedded repo (its address in `<home>/repo/api`, as Kubo's CLI uses `$IPFS_PATH/api`), or the
 //! embedded node itself (`--embedded` forces it).
 
@@ -9,7 +9,7 @@ use ipfs_kit_clients::KuboClient;
 use ipfs_kit_ops::{ErrorCode, Kit, OpError};
 
 /// The kit config file, relative to the home.
-pub(crate) const CONFIG_FILE: &str = "config/ipfs-kit.toml";
+pub(crate) const CONFIG_FILE: &str = "config/kit.toml";
 
 /// What picked the node, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +142,7 @@ mod tests {
         let e = config_api(home.path()).unwrap_err();
         let op = e.downcast_ref::<OpError>().unwrap();
         assert_eq!(op.code, ErrorCode::ConfigInvalid);
-        assert!(op.message.contains("ipfs-kit.toml"), "{}", op.message);
+        assert!(op.message.contains("kit.toml"), "{}", op.message);
         std::fs::write(&f, "[ipfs]\napi = 5001\n").unwrap();
         assert!(config_api(home.path()).is_err());
         std::fs::write(&f, "[other]\nx = 1\n").unwrap();
