@@ -13,6 +13,10 @@ use ipfs_kit_ops::{Catalogue, Kit, OpContext};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+#[path = "../../../tests/support/interop.rs"]
+mod interop;
+use interop::{ensure_interop, interop_dir};
+
 struct Gw {
     base: String,
     addr: SocketAddr,
@@ -805,41 +809,6 @@ async fn ipns_paths() {
     let r = gw.get("/ipns/example.org/", &[]).await;
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     assert!(r.text().await.unwrap().contains("DNSLink"));
-}
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
-}
-
-/// Install tests/interop's pinned peers when node_modules lacks one (same rule as the CLI tests).
-fn ensure_interop() {
-    static ONCE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-    let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
-    if *done {
-        return;
-    }
-    let dir = interop_dir();
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("package.json")).unwrap()).unwrap();
-    let missing = manifest["dependencies"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .any(|name| {
-            !dir.join("node_modules")
-                .join(name)
-                .join("package.json")
-                .exists()
-        });
-    if missing {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm is needed for the interop tests (Debian: apt-get install nodejs npm)");
-        assert!(status.success(), "npm ci in tests/interop failed");
-    }
-    *done = true;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

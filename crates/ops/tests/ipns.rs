@@ -13,6 +13,10 @@ use ipfs_kit_ops::{Catalogue, ErrorCode, Kit, OpContext, OpError};
 use libp2p_identity::{Keypair, PublicKey};
 use serde_json::{Value, json};
 
+#[path = "../../../tests/support/interop.rs"]
+mod interop;
+use interop::{ensure_interop, interop_dir};
+
 fn kit() -> (tempfile::TempDir, Kit) {
     let home = tempfile::tempdir().unwrap();
     let kit = Kit::open(home.path()).unwrap();
@@ -837,35 +841,6 @@ async fn cid_format_and_info() {
         ErrorCode::InvalidInput,
     )
     .await;
-}
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop")
-}
-
-/// Install the pinned npm peers when missing (as the CLI tests do).
-fn ensure_interop() {
-    let dir = interop_dir();
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("package.json")).unwrap()).unwrap();
-    let missing = manifest["dependencies"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .any(|name| {
-            !dir.join("node_modules")
-                .join(name)
-                .join("package.json")
-                .exists()
-        });
-    if missing {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm is needed for the interop tests (Debian: apt-get install nodejs npm)");
-        assert!(status.success(), "npm ci in tests/interop failed");
-    }
 }
 
 /// The record the JS `ipns` package signs with `key_file` for the same inputs.

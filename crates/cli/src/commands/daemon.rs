@@ -52,8 +52,8 @@ pub(crate) async fn run(kit: Kit, args: DaemonArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGINT or SIGTERM.
-async fn wait_for_signal() {
+/// SIGINT or SIGTERM (the daemon and `mcp --http` stop on either).
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

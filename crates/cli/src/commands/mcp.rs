@@ -5,6 +5,7 @@ use ipfs_kit_mcp::{McpOptions, McpServer, ToolFilter};
 use ipfs_kit_ops::{Catalogue, Kit};
 use tokio_util::sync::CancellationToken;
 
+use super::daemon::wait_for_signal;
 use crate::cli::McpArgs;
 
 pub(crate) async fn run(kit: Kit, args: McpArgs) -> anyhow::Result<()> {
@@ -43,19 +44,4 @@ pub(crate) async fn run(kit: Kit, args: McpArgs) -> anyhow::Result<()> {
     );
     ipfs_kit_http::serve_on(server, listener, config, shutdown).await?;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
