@@ -832,10 +832,7 @@ fn node_selection_precedence() {
     let (okay, e) = named(&call, None);
     assert!(!okay);
     assert_eq!(e["error_code"], "CONFIG_INVALID", "{e}");
-    assert!(
-        e["error"].as_str().unwrap().contains("kit.toml"),
-        "{e}"
-    );
+    assert!(e["error"].as_str().unwrap().contains("kit.toml"), "{e}");
 }
 
 /// A repo held by another process, with `repo/api` naming a daemon: the CLI uses that daemon
