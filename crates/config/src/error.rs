@@ -137,7 +137,7 @@ pub enum Error {
     /// Configured listeners collide with each other or with live sockets.
     #[error("port conflicts: {}", .0.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("; "))]
     PortConflict(Vec<crate::ports::Conflict>),
-    /// The key type is not supported by this build (only Ed25519 keys are decoded).
+    /// Something this build cannot do (a template or document it cannot render, a key it cannot encode).
     #[error("unsupported: {0}")]
     Unsupported(String),
     /// The system random source failed.

@@ -1,4 +1,4 @@
-//! libp2p identities (Ed25519) and cluster secrets.
+//! libp2p identities (Ed25519, RSA and secp256k1 keys are checked; new ones are Ed25519) and cluster secrets.
 
 use std::str::FromStr;
 
@@ -31,15 +31,15 @@ impl Identity {
     }
 }
 
-/// Derives the peer ID from a base64 protobuf private key. Only Ed25519 keys are decoded by this build.
+/// Derives the peer ID from a base64 protobuf private key (Ed25519, RSA or secp256k1; ECDSA is refused).
 pub fn peer_id_of_private_key(private_key_b64: &str) -> std::result::Result<PeerId, String> {
     let bytes = STANDARD
         .decode(private_key_b64.trim())
         .map_err(|e| format!("not base64: {e}"))?;
     // protobuf field 1 (KeyType) = 0 RSA, 1 Ed25519, 2 secp256k1, 3 ECDSA
-    if bytes.len() >= 2 && bytes[0] == 0x08 && bytes[1] != 0x01 {
+    if bytes.len() >= 2 && bytes[0] == 0x08 && bytes[1] > 0x02 {
         return Err(format!(
-            "key type {} is not supported here (only Ed25519)",
+            "key type {} is not supported here (only Ed25519, RSA and secp256k1)",
             bytes[1]
         ));
     }
