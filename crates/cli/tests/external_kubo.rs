@@ -31,6 +31,14 @@
 //! | `files/stat`         | `Type` "directory"/"file", `Blocks` = links       | same names, plus `Mode`, `WithLocality`                          |
 //! | invalid CID          | "invalid path …: invalid cid …"                   | "Invalid request query input" (Code 1)                           |
 //! | Swarm listen address | tcp/0 accepted offline                            | `daemon --offline` fails unless `Addresses.Swarm` is empty       |
+//! | `key/ls`             | `key/ls` (`key/list` a deprecated alias)          | `key/list` only (404 on `key/ls`; the client falls back), every key listed twice |
+//! | `key/gen` default    | ed25519, IPNS name `k51…`                         | RSA, IPNS name `Qm…`                                             |
+//! | `repo/stat`, `stats/bw` | numbers                                        | `RepoSize`, `NumObjects`, `StorageMax`, `TotalIn`/`TotalOut` as strings |
+//! | `routing/findpeer`, `routing/findprovs` | offline: an error (needs online mode) | no endpoint: 404 (`UNSUPPORTED`); `dht/query` answers no peers |
+//! | `pubsub/pub` part    | any part accepted                                 | refuses a part without `Content-Type`; with no peer: `InsufficientPeers` |
+//! | `pubsub/sub`         | messages only                                     | a `{}` keep-alive line first (the client skips empty objects)   |
+//! | `pubsub/peers`       | topic optional                                    | topic required: "Invalid request query input" without one       |
+//! | `dag/stat`           | `{"DagStats",…}`                                  | no endpoint: 404 `{"Message":"Not Found","Code":3}`              |
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -893,4 +901,189 @@ fn a_locked_repo_is_reached_through_its_daemon() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["node"], "external");
     assert!(String::from_utf8_lossy(&out.stderr).contains("running ipfs-kit daemon"));
+}
+
+/// `/api/v0/<cmd>` on the daemon itself (curl), for answers to check ours against.
+fn daemon_json(api: &str, cmd: &str) -> Value {
+    let url = format!(
+        "http://{}/api/v0/{cmd}",
+        api.trim_start_matches("/ip4/")
+            .trim_end_matches("/http")
+            .replace("/tcp/", ":")
+    );
+    let out = Command::new("curl")
+        .args(["-sf", "-X", "POST", &url])
+        .output()
+        .expect("curl is needed to read the daemon's own answers");
+    assert!(out.status.success(), "curl {url} failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn identity_keys_names_stats_and_network_on_js_ipfs() {
+    let node = JsIpfs::start();
+    let p = Pair {
+        api: node.api.clone(),
+        home_ext: tempfile::tempdir().unwrap(),
+        home_emb: tempfile::tempdir().unwrap(),
+    };
+
+    // id: the daemon's own peer id, key, agent and (no swarm listener: none) addresses.
+    let own = daemon_json(&node.api, "id");
+    let id = p.tool("ipfs_id", json!({}));
+    assert_eq!(id["id"], own["ID"]);
+    assert!(id["id"].as_str().unwrap().starts_with("12D3KooW"), "{id}");
+    assert_eq!(id["public_key"], own["PublicKey"]);
+    assert_eq!(id["agent_version"], "js-ipfs/0.18.1");
+    assert_eq!(id["addresses"], own["Addresses"]);
+    assert_eq!(id["addresses"], json!([]));
+    assert!(
+        id["protocols"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/ipfs/bitswap/1.2.0"))
+    );
+    let peer = id["id"].as_str().unwrap().to_string();
+    assert_eq!(p.tool("ipfs_id", json!({"peer_id": peer}))["id"], peer);
+
+    // key gen → list (js-ipfs answers key/list only; its list repeats every key) → rm.
+    let k = p.tool("ipfs_key_gen", json!({"name": "jsnet-k1"}));
+    assert_eq!(k["name"], "jsnet-k1");
+    let kid = k["id"].as_str().unwrap().to_string();
+    // js-ipfs makes RSA keys by default: a base58 `Qm…` name, where Kubo gives ed25519 `k51…`.
+    assert!(kid.starts_with("Qm"), "{k}");
+    let names = |list: &Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = list["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    e["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let listed = names(&p.tool("ipfs_key_list", json!({})));
+    assert_eq!(
+        listed,
+        vec![
+            ("jsnet-k1".to_string(), kid.clone()),
+            ("self".into(), peer.clone())
+        ]
+    );
+
+    // name publish with that key, offline → resolve gives the path back.
+    let cid = line(p.ext(&["add", "-Q"], Some(b"published by js-ipfs\n")));
+    let path = format!("/ipfs/{cid}");
+    let pubd = p.tool(
+        "ipfs_name_publish",
+        json!({"path": path, "key": "jsnet-k1", "allow_offline": true}),
+    );
+    assert_eq!(pubd["name"], kid);
+    assert_eq!(pubd["value"], path);
+    let res = p.tool("ipfs_name_resolve", json!({"name": format!("/ipns/{kid}")}));
+    assert_eq!(res["path"], path);
+
+    let rm = p.tool("ipfs_key_rm", json!({"names": ["jsnet-k1"]}));
+    assert_eq!(rm["keys"], json!([{"name": "jsnet-k1", "id": kid}]));
+    let listed = names(&p.tool("ipfs_key_list", json!({})));
+    assert_eq!(listed, vec![("self".to_string(), peer.clone())]);
+
+    // stats: js-ipfs's repo numbers (sent as strings) and bandwidth counters.
+    let repo = daemon_json(&node.api, "repo/stat");
+    let st = p.tool("ipfs_stats", json!({}));
+    let n = |v: &Value| v.as_str().unwrap().parse::<u64>().unwrap();
+    assert_eq!(st["repo"]["num_objects"], n(&repo["NumObjects"]));
+    assert!(st["repo"]["num_objects"].as_u64().unwrap() > 0, "{st}");
+    assert!(st["repo"]["repo_size"].as_u64().unwrap() > 0, "{st}");
+    assert_eq!(st["repo"]["storage_max"], n(&repo["StorageMax"]));
+    assert_eq!(st["repo"]["version"], "12");
+    assert_eq!(st["repo"]["repo_path"], repo["RepoPath"]);
+    for f in ["total_in", "total_out"] {
+        assert_eq!(st["bandwidth"][f], 0, "{st}");
+    }
+    for f in ["rate_in", "rate_out"] {
+        assert_eq!(st["bandwidth"][f], 0.0, "{st}");
+    }
+
+    // Offline: no peers, and the routing answers js-ipfs has.
+    assert_eq!(p.tool("ipfs_swarm_peers", json!({})), json!({"peers": []}));
+    for (op, input, cmd) in [
+        (
+            "ipfs_dht_findpeer",
+            json!({"peer_id": peer, "timeout_seconds": 5}),
+            "routing/findpeer",
+        ),
+        (
+            "ipfs_dht_findprovs",
+            json!({"cid": cid, "timeout_seconds": 5}),
+            "routing/findprovs",
+        ),
+    ] {
+        let e = p.tool_err(op, input);
+        assert_eq!(e["error_code"], "UNSUPPORTED", "{op}: {e}");
+        assert_eq!(e["context"]["command"], cmd, "{op}: {e}");
+    }
+    assert_eq!(
+        p.tool(
+            "ipfs_dht_query",
+            json!({"peer_id": peer, "timeout_seconds": 5})
+        ),
+        json!({"peers": [], "timed_out": false})
+    );
+
+    // pubsub is on in js-ipfs, but with no peer a publish is refused.
+    let e = p.tool_err(
+        "ipfs_pubsub_publish",
+        json!({"topic": "jsnet", "data": "hi"}),
+    );
+    assert!(
+        e["error"].as_str().unwrap().contains("InsufficientPeers"),
+        "{e}"
+    );
+    assert_eq!(
+        p.tool(
+            "ipfs_pubsub_subscribe",
+            json!({"topic": "jsnet", "max_messages": 1, "timeout_seconds": 2})
+        ),
+        json!({"messages": [], "timed_out": true})
+    );
+    assert_eq!(
+        p.tool("ipfs_pubsub_peers", json!({"topic": "jsnet"})),
+        json!({"peers": []})
+    );
+    let e = p.tool_err("ipfs_pubsub_peers", json!({}));
+    assert_eq!(e["error_code"], "INVALID_INPUT", "{e}");
+
+    // cid_format, dag_resolve: the embedded node's answers for the same content; js-ipfs has
+    // no dag/stat.
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("tree");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("index.html"), b"<p>tree</p>\n").unwrap();
+    std::fs::write(dir.join("sub/data.txt"), bytes(5_000, 9)).unwrap();
+    let d = path_str(&dir);
+    let root = line(p.ext(&["add", "-Q", "-r", d], None));
+    assert_eq!(root, line(p.emb(&["add", "-Q", "-r", d], None)));
+    let input = json!({"cids": [root, "not-a-cid"], "version": "1", "base": "base32"});
+    assert_eq!(
+        p.tool("ipfs_cid_format", input.clone()),
+        p.tool_emb("ipfs_cid_format", input)
+    );
+    let input = json!({"path": format!("/ipfs/{root}/sub/data.txt")});
+    assert_eq!(
+        p.tool("ipfs_dag_resolve", input.clone()),
+        p.tool_emb("ipfs_dag_resolve", input)
+    );
+    let input = json!({"paths": [root]});
+    let emb = p.tool_emb("ipfs_dag_stat", input.clone());
+    assert_eq!(emb["dag_stats"][0]["num_blocks"], 4, "{emb}");
+    let e = p.tool_err("ipfs_dag_stat", input);
+    assert_eq!(e["error_code"], "UNSUPPORTED", "{e}");
+    assert_eq!(e["context"]["command"], "dag/stat");
 }

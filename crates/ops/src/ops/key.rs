@@ -163,10 +163,15 @@ impl Operation for KeyListOp {
         let base = keystore::ipns_base(input.ipns_base.as_deref())?;
         match kit.node() {
             Node::Kubo(k) => {
-                let v: Value = k
-                    .json("key/ls", &base_query(&input.ipns_base))
-                    .await
-                    .map_err(|e| kubo_err(k, e))?;
+                let query = base_query(&input.ipns_base);
+                // `key/ls` is Kubo's name; older Kubo and js-ipfs only have `key/list`.
+                let v: Value = match k.json("key/ls", &query).await {
+                    Err(ipfs_kit_clients::kubo::Error::Api { status: 404, .. }) => k
+                        .json("key/list", &query)
+                        .await
+                        .map_err(|e| kubo_err(k, e))?,
+                    other => other.map_err(|e| kubo_err(k, e))?,
+                };
                 Ok(KeyList {
                     keys: kubo_keys(&v),
                 })

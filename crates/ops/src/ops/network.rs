@@ -65,6 +65,8 @@ pub(crate) async fn ndjson(
             None => stream.next::<Value>().await,
         };
         match next.map_err(|e| kubo_err(client, e))? {
+            // An empty object is a keep-alive (js-ipfs opens `pubsub/sub` with `{}`), not an event.
+            Some(v) if v.as_object().is_some_and(|o| o.is_empty()) => {}
             Some(v) => out.push(v),
             None => break,
         }
@@ -522,10 +524,12 @@ impl Operation for PubsubPublish {
             )));
         }
         let size = data.len() as u64;
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(data).file_name("data"),
-        );
+        // A typed part, as Kubo's own client sends: js-ipfs refuses a part without Content-Type.
+        let part = reqwest::multipart::Part::bytes(data)
+            .file_name("data")
+            .mime_str("application/octet-stream")
+            .map_err(|e| OpError::new(ErrorCode::Internal, e.to_string()))?;
+        let form = reqwest::multipart::Form::new().part("file", part);
         let rb = k
             .request("pubsub/pub", &[("arg", topic_multibase(&input.topic))])
             .multipart(form);

@@ -62,12 +62,22 @@ pub struct StatsOutput {
 
 fn num(v: &Value, k: &str) -> u64 {
     v.get(k)
-        .and_then(|x| x.as_u64().or_else(|| x.as_f64().map(|f| f.max(0.0) as u64)))
+        .and_then(|x| {
+            // js-ipfs sends the counters as strings (`"RepoSize":"15268"`).
+            x.as_u64()
+                .or_else(|| x.as_f64().map(|f| f.max(0.0) as u64))
+                .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+        })
         .unwrap_or(0)
 }
 
 fn float(v: &Value, k: &str) -> f64 {
-    v.get(k).and_then(Value::as_f64).unwrap_or(0.0)
+    v.get(k)
+        .and_then(|x| {
+            x.as_f64()
+                .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(0.0)
 }
 
 fn text(v: &Value, k: &str) -> String {
