@@ -156,6 +156,16 @@ fn cid_arg(field: &str, s: &str) -> Result<::cid::Cid, OpError> {
 /// Default for list limits: enough for people, bounded for agents.
 const DEFAULT_LIST_LIMIT: usize = 1000;
 
+/// A CID version an MFS change may use: 0 or 1 (checked the same way for both nodes).
+pub(crate) fn check_cid_version(v: u8) -> Result<u8, OpError> {
+    if v > 1 {
+        return Err(OpError::invalid(format!(
+            "cid_version must be 0 or 1, not {v}"
+        )));
+    }
+    Ok(v)
+}
+
 fn default_true() -> bool {
     true
 }

@@ -1727,12 +1727,7 @@ pub(crate) async fn files_mkdir(
     input: FilesMkdirInput,
 ) -> Result<FilesChanged, OpError> {
     let path = MfsPath::parse(&input.path)?.display();
-    if input.cid_version > 1 {
-        return Err(OpError::invalid(format!(
-            "cid_version must be 0 or 1, not {}",
-            input.cid_version
-        )));
-    }
+    crate::ops::check_cid_version(input.cid_version)?;
     let q: Query = vec![
         ("arg", path.clone()),
         ("parents", input.parents.to_string()),
@@ -1806,12 +1801,7 @@ pub(crate) async fn files_write(
         ("parents", input.parents.to_string()),
     ];
     if let Some(v) = input.cid_version {
-        if v > 1 {
-            return Err(OpError::invalid(format!(
-                "cid_version must be 0 or 1, not {v}"
-            )));
-        }
-        q.push(("cid-version", v.to_string()));
+        q.push(("cid-version", crate::ops::check_cid_version(v)?.to_string()));
     }
     if let Some(r) = input.raw_leaves {
         q.push(("raw-leaves", r.to_string()));
@@ -1925,12 +1915,7 @@ pub(crate) async fn files_chcid(
     input: FilesChcidInput,
 ) -> Result<FilesChanged, OpError> {
     let path = MfsPath::parse(&input.path)?.display();
-    if input.cid_version > 1 {
-        return Err(OpError::invalid(format!(
-            "cid_version must be 0 or 1, not {}",
-            input.cid_version
-        )));
-    }
+    crate::ops::check_cid_version(input.cid_version)?;
     let q: Query = vec![
         ("arg", path.clone()),
         ("cid-version", input.cid_version.to_string()),

@@ -9,6 +9,7 @@ use ipfs_kit_content::import::{self, AddFlags, Control, NodeLink};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::check_cid_version;
 use super::files::{CAT_MAX_INLINE, CatOutput, Encoding};
 use crate::mfs::{self, Dir, MfsPath};
 use crate::{ErrorCode, InputStream, Kit, OpContext, OpError, OpMeta, Operation, Toolset};
@@ -28,15 +29,6 @@ const fn mfs_meta(
         destructive,
         idempotent,
     )
-}
-
-fn check_version(v: u8) -> Result<u8, OpError> {
-    if v > 1 {
-        return Err(OpError::invalid(format!(
-            "cid_version must be 0 or 1, not {v}"
-        )));
-    }
-    Ok(v)
 }
 
 /// Kubo's `files stat` type name.
@@ -102,7 +94,7 @@ impl Operation for FilesMkdir {
             return crate::remote::files_mkdir(k, input).await;
         }
         let path = MfsPath::parse(&input.path)?;
-        let version = check_version(input.cid_version)?;
+        let version = check_cid_version(input.cid_version)?;
         kit.blocking(move |kit| {
             let repo = kit.repo()?;
             let mut guard = kit.mfs()?.lock(repo)?;
@@ -436,7 +428,7 @@ impl Operation for FilesWrite {
     ) -> Result<FilesWriteOutput, OpError> {
         let path = MfsPath::parse_entry(&input.path, "write to")?;
         let flags = AddFlags {
-            cid_version: input.cid_version.map(check_version).transpose()?,
+            cid_version: input.cid_version.map(check_cid_version).transpose()?,
             raw_leaves: input.raw_leaves,
             ..AddFlags::default()
         };
@@ -934,7 +926,7 @@ impl Operation for FilesChcid {
             return crate::remote::files_chcid(k, input).await;
         }
         let path = MfsPath::parse(&input.path)?;
-        let version = check_version(input.cid_version)?;
+        let version = check_cid_version(input.cid_version)?;
         kit.blocking(move |kit| {
             let repo = kit.repo()?;
             let mut guard = kit.mfs()?.lock(repo)?;
