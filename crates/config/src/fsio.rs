@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Creates `dir` (and parents) if missing.
-pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
+pub fn ensure_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))
 }
 
 /// Reads a file, `None` when it does not exist.
-pub(crate) fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
+pub fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -23,7 +23,7 @@ pub(crate) fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
 /// Replaces `path` with `bytes` so that a reader (or a crash) sees either the old file or the new one:
 /// temp file in the same directory, fsync, rename over, fsync the directory. `secret` files get mode 0600
 /// before any byte is written.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     let dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -94,13 +94,13 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 /// An exclusive advisory lock (flock) held until dropped.
 #[derive(Debug)]
-pub(crate) struct FileLock {
+pub struct FileLock {
     _file: File,
 }
 
 impl FileLock {
     /// Blocks until the exclusive lock on `path` (created if missing) is held.
-    pub(crate) fn acquire(path: &Path) -> Result<FileLock> {
+    pub fn acquire(path: &Path) -> Result<FileLock> {
         if let Some(dir) = path.parent() {
             ensure_dir(dir)?;
         }

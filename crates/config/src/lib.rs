@@ -21,7 +21,7 @@
 
 pub mod doc;
 mod error;
-mod fsio;
+pub mod fsio;
 pub mod identity;
 pub mod kinds;
 pub mod maddr;

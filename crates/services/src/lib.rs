@@ -1,0 +1,15 @@
+//! The services of an IPFS stack: the `~/.ipfs_kit/` metadata home, a registry of services (daemons and
+//! storage endpoints, one module per kind), a supervisor of real child processes, health probes, resource
+//! metrics and alerts, and one bounded event bus for every state change.
+#![deny(missing_docs, unreachable_pub)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod error;
+pub mod events;
+pub mod home;
+pub mod record;
+
+pub use error::{Error, Result};
+pub use events::{Event, EventBus, EventKind};
+pub use home::Home;
+pub use record::{Class, RestartMode, RestartPolicy, ServiceKind, ServiceRecord};
