@@ -1,0 +1,365 @@
+//! Health probes: a real request to each service's real API ([`Probe`]), timed, and a score.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+use crate::events::now_ms;
+use crate::kinds::{Probe, http_base};
+
+/// How long one probe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most of a probe's answer that is read.
+const MAX_BODY: usize = 64 * 1024;
+
+/// The outcome of one probe.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Health {
+    /// Whether the service answered as expected.
+    pub healthy: bool,
+    /// 0–100: 100 healthy and quick, lower when slow, 0 when it did not answer as expected.
+    pub score: u8,
+    /// How long the probe took, when it got an answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// When it was checked (ms since the Unix epoch).
+    pub checked_ms: u64,
+    /// What was checked (`POST http://127.0.0.1:5001/api/v0/id`, …).
+    pub check: String,
+    /// What came back, or why it failed.
+    pub detail: String,
+    /// What the service said about itself (peer ID, version), when it says anything.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    #[schemars(with = "Option<Value>")]
+    pub info: Value,
+}
+
+/// The score of a healthy answer that took `ms`.
+pub fn latency_score(ms: u64) -> u8 {
+    match ms {
+        0..=500 => 100,
+        501..=2000 => 80,
+        _ => 60,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(PROBE_TIMEOUT)
+        .connect_timeout(PROBE_TIMEOUT)
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// Runs `probe` and reports what happened. Never fails: an error is an unhealthy result with the reason.
+pub async fn check(probe: &Probe) -> Health {
+    let started = Instant::now();
+    let (what, result) = match tokio::time::timeout(PROBE_TIMEOUT, run(probe)).await {
+        Ok((what, r)) => (what, r),
+        Err(_) => (
+            describe(probe),
+            Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+        ),
+    };
+    let ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok((detail, info)) => Health {
+            healthy: true,
+            score: latency_score(ms),
+            latency_ms: Some(ms),
+            checked_ms: now_ms(),
+            check: what,
+            detail,
+            info,
+        },
+        Err(detail) => Health {
+            healthy: false,
+            score: 0,
+            latency_ms: None,
+            checked_ms: now_ms(),
+            check: what,
+            detail,
+            info: Value::Null,
+        },
+    }
+}
+
+fn describe(probe: &Probe) -> String {
+    match probe {
+        Probe::KuboId { api } => format!(
+            "POST {}/api/v0/id",
+            http_base(api).unwrap_or_else(|_| api.clone())
+        ),
+        Probe::ClusterId { api, .. } => {
+            format!("GET {}/id", http_base(api).unwrap_or_else(|_| api.clone()))
+        }
+        Probe::UnixHttpGet { socket, path } => format!("GET {path} on {}", socket.display()),
+        Probe::LotusVersion { url, .. } => format!("JSON-RPC Filecoin.Version at {url}"),
+        Probe::Http { url, method, .. } => format!("{method} {url}"),
+        Probe::TcpBanner { addr, banner } => format!("connect {addr}, expect greeting {banner:?}"),
+    }
+}
+
+type Outcome = Result<(String, Value), String>;
+
+async fn run(probe: &Probe) -> (String, Outcome) {
+    let what = describe(probe);
+    let r = match probe {
+        Probe::KuboId { api } => kubo_id(api).await,
+        Probe::ClusterId { api, basic_auth } => cluster_id(api, basic_auth.as_deref()).await,
+        Probe::UnixHttpGet { socket, path } => unix_get(socket, path).await,
+        Probe::LotusVersion { url, token } => lotus_version(url, token.as_deref()).await,
+        Probe::Http {
+            url,
+            method,
+            ok_status,
+            expect_header,
+            authorization,
+        } => {
+            http(
+                url,
+                method,
+                ok_status,
+                *expect_header,
+                authorization.as_deref(),
+            )
+            .await
+        }
+        Probe::TcpBanner { addr, banner } => tcp_banner(addr, banner).await,
+    };
+    (what, r)
+}
+
+async fn kubo_id(api: &str) -> Outcome {
+    let c = ipfs_kit_clients::KuboClient::new(api).map_err(|e| e.to_string())?;
+    let v: Value = c.json("id", &[]).await.map_err(|e| e.to_string())?;
+    let id = v["ID"].as_str().ok_or("answer has no ID")?;
+    Ok((
+        format!("peer {id}"),
+        json!({"id": id, "agent_version": v["AgentVersion"]}),
+    ))
+}
+
+async fn body(
+    resp: reqwest::Response,
+) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), String> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let mut resp = resp;
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        let room = MAX_BODY.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= MAX_BODY {
+            break;
+        }
+    }
+    Ok((status, headers, out))
+}
+
+fn unreachable(url: &str, e: reqwest::Error) -> String {
+    if url.starts_with("https://") && !e.is_timeout() {
+        format!(
+            "{url}: {e} (this build of ipfs-kit has no TLS support yet, so HTTPS endpoints cannot be probed)"
+        )
+    } else if e.is_connect() {
+        format!("nothing answers at {url}: {e}")
+    } else {
+        format!("{url}: {e}")
+    }
+}
+
+async fn cluster_id(api: &str, basic: Option<&str>) -> Outcome {
+    let url = format!("{}/id", http_base(api).map_err(|e| e.to_string())?);
+    let mut req = client().get(&url);
+    if let Some(b) = basic {
+        let (u, p) = b.split_once(':').unwrap_or((b, ""));
+        req = req.basic_auth(u, Some(p));
+    }
+    let resp = req.send().await.map_err(|e| unreachable(&url, e))?;
+    let (status, _, bytes) = body(resp).await?;
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    match status {
+        200 => {
+            let id = v["id"].as_str().ok_or("answer has no id")?;
+            if let Some(err) = v["error"].as_str().filter(|e| !e.is_empty()) {
+                return Err(format!("peer {id} reports: {err}"));
+            }
+            Ok((
+                format!("cluster peer {id}"),
+                json!({"id": id, "version": v["version"], "peername": v["peername"]}),
+            ))
+        }
+        401 => Err("401 Unauthorized: the REST API wants other credentials (basic_auth)".into()),
+        s => Err(format!("HTTP {s}: {}", String::from_utf8_lossy(&bytes))),
+    }
+}
+
+async fn unix_get(socket: &std::path::Path, path: &str) -> Outcome {
+    #[cfg(unix)]
+    {
+        let mut s = tokio::net::UnixStream::connect(socket)
+            .await
+            .map_err(|e| format!("nothing answers on {}: {e}", socket.display()))?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        s.take(MAX_BODY as u64)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&buf);
+        let status = text.lines().next().unwrap_or_default().to_string();
+        if !status.contains(" 200") {
+            return Err(format!("answered {status:?}"));
+        }
+        let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or_default();
+        let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        Ok((
+            format!("answered {status}"),
+            json!({"id": v["id"], "version": v["version"]}),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (socket, path);
+        Err("unix sockets need a unix host".into())
+    }
+}
+
+async fn lotus_version(url: &str, token: Option<&str>) -> Outcome {
+    let mut req = client().post(url).json(&json!({
+        "jsonrpc": "2.0", "method": "Filecoin.Version", "params": [], "id": 1
+    }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| unreachable(url, e))?;
+    let (status, _, bytes) = body(resp).await?;
+    if status == 401 {
+        return Err("401 Unauthorized: the API token is missing or wrong".into());
+    }
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| {
+        format!(
+            "HTTP {status}, not JSON-RPC: {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })?;
+    if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+        return Err(format!("JSON-RPC error: {err}"));
+    }
+    let version = v["result"]["Version"].as_str().ok_or("no result.Version")?;
+    Ok((format!("lotus {version}"), v["result"].clone()))
+}
+
+async fn http(
+    url: &str,
+    method: &str,
+    ok: &[u16],
+    expect_header: Option<&str>,
+    authorization: Option<&str>,
+) -> Outcome {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut req = client().request(m, url);
+    if let Some(a) = authorization {
+        req = req.header(reqwest::header::AUTHORIZATION, a);
+    }
+    let resp = req.send().await.map_err(|e| unreachable(url, e))?;
+    let (status, headers, bytes) = body(resp).await?;
+    if let Some(h) = expect_header
+        && !headers.contains_key(h)
+    {
+        return Err(format!(
+            "HTTP {status} without the {h} header: this is not the expected kind of server"
+        ));
+    }
+    let excerpt: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+    if ok.contains(&status) {
+        Ok((format!("HTTP {status}"), json!({"status": status})))
+    } else {
+        Err(format!("HTTP {status}: {excerpt}"))
+    }
+}
+
+async fn tcp_banner(addr: &str, banner: &str) -> Outcome {
+    let s = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("nothing answers at {addr}: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(s.take(1024))
+        .read_line(&mut line)
+        .await
+        .map_err(|e| e.to_string())?;
+    let line = line.trim_end().to_string();
+    if line.starts_with(banner) {
+        Ok((format!("greeting {line:?}"), json!({"greeting": line})))
+    } else {
+        Err(format!("greeting {line:?} does not start with {banner:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn nothing_listening_is_unhealthy_with_reason() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let h = check(&Probe::KuboId {
+            api: format!("/ip4/127.0.0.1/tcp/{port}"),
+        })
+        .await;
+        assert!(!h.healthy);
+        assert_eq!(h.score, 0);
+        assert!(h.check.contains("/api/v0/id"), "{}", h.check);
+        let h = check(&Probe::TcpBanner {
+            addr: format!("127.0.0.1:{port}"),
+            banner: "220",
+        })
+        .await;
+        assert!(
+            !h.healthy && h.detail.contains("nothing answers"),
+            "{}",
+            h.detail
+        );
+    }
+
+    #[tokio::test]
+    async fn banner_probe_reads_the_greeting() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            for greeting in ["220 ready\r\n", "500 go away\r\n"] {
+                let (mut s, _) = l.accept().await.unwrap();
+                s.write_all(greeting.as_bytes()).await.unwrap();
+            }
+        });
+        let p = Probe::TcpBanner {
+            addr,
+            banner: "220",
+        };
+        let ok = check(&p).await;
+        assert!(ok.healthy, "{ok:?}");
+        assert_eq!(ok.info["greeting"], "220 ready");
+        let bad = check(&p).await;
+        assert!(
+            !bad.healthy && bad.detail.contains("500 go away"),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn scores() {
+        assert_eq!(latency_score(3), 100);
+        assert_eq!(latency_score(1500), 80);
+        assert_eq!(latency_score(9000), 60);
+    }
+}

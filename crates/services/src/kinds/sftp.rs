@@ -1,0 +1,52 @@
+//! `sftp`: an SFTP (SSH) server, checked by connecting and reading its greeting.
+
+use super::{KindCtx, KindSpec, Probe, Setting, setting};
+use crate::{Error, Result, ServiceKind, ServiceRecord};
+
+pub(super) struct Sftp;
+
+const SETTINGS: &[Setting] = &[
+    setting("host", true, false, "server host name or address"),
+    setting("port", false, false, "port (default 22)"),
+    setting("user", false, false, "user name"),
+    setting("password", false, true, "password"),
+    setting(
+        "root",
+        false,
+        false,
+        "directory on the server that holds the data",
+    ),
+    setting("private_key", false, true, "path of a private key file"),
+];
+
+impl KindSpec for Sftp {
+    fn kind(&self) -> ServiceKind {
+        ServiceKind::Sftp
+    }
+    fn summary(&self) -> &'static str {
+        "an SFTP (SSH) server"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        SETTINGS
+    }
+    fn probe(&self, rec: &ServiceRecord, _ctx: &KindCtx<'_>) -> Result<Probe> {
+        let host = rec.setting("host").unwrap_or_default();
+        let port = match rec.settings.get("port") {
+            None => 22,
+            Some(v) => v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .filter(|p| (1..=65535).contains(p))
+                .ok_or_else(|| Error::invalid("port", format!("{v} is not a port")))?,
+        };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        Ok(Probe::TcpBanner {
+            addr: format!("{host}:{port}"),
+            banner: "SSH-",
+        })
+    }
+}
