@@ -8,8 +8,13 @@ mod error;
 pub mod events;
 pub mod home;
 pub mod record;
+pub mod process;
+pub mod supervisor;
 
 pub use error::{Error, Result};
 pub use events::{Event, EventBus, EventKind};
 pub use home::Home;
 pub use record::{Class, RestartMode, RestartPolicy, ServiceKind, ServiceRecord};
+pub use supervisor::{
+    Desired, ExitInfo, LaunchSpec, ProcRecord, ProcState, ProcStatus, Supervisor, SupervisorConfig,
+};
