@@ -4,9 +4,12 @@
 #![deny(missing_docs, unreachable_pub)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod alerts;
+pub mod cache;
 mod error;
 pub mod events;
 pub mod home;
+pub mod metrics;
 pub mod record;
 pub mod process;
 pub mod supervisor;
