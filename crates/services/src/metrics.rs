@@ -189,7 +189,7 @@ impl Sampler {
                     .push(pid.as_u32());
             }
         }
-        let mut pgids: Option<HashMap<u32, u32>> = None;
+        let mut round = Round::default();
         let mut out = Sampling {
             time_ms,
             ..Sampling::default()
@@ -198,7 +198,7 @@ impl Sampler {
         for (service, pid) in targets {
             let service = service.as_ref();
             seen.insert(service.to_owned());
-            match self.sample_one(service, *pid, time_ms, &children, &mut pgids) {
+            match self.sample_one(service, *pid, time_ms, &children, &mut round) {
                 Some(s) => out.samples.push(s),
                 None => {
                     self.prev.remove(service);
@@ -227,12 +227,12 @@ impl Sampler {
         root: u32,
         time_ms: u64,
         children: &HashMap<u32, Vec<u32>>,
-        pgids: &mut Option<HashMap<u32, u32>>,
+        round: &mut Round,
     ) -> Option<Sample> {
         let root_proc = self.live(root)?;
         let root_start = root_proc.start_time();
         let uptime_s = root_proc.run_time();
-        let members = self.members(root, children, pgids);
+        let members = self.members(root, children, &mut round.pgids);
 
         let mut rss = 0u64;
         let mut virt = 0u64;
@@ -248,7 +248,7 @@ impl Sampler {
             .into_iter()
             .filter(|p| cpu_now.contains_key(p))
             .collect();
-        let counts = proc_counts(root, &members);
+        let counts = proc_counts(root, &members, &mut round.sockets);
 
         let cpu_percent = match self.prev.get(service) {
             Some(prev) if prev.root == root && prev.root_start == root_start => {
@@ -403,6 +403,27 @@ struct Sockets {
     established: u64,
 }
 
+/// What one sampling round reads once and shares between services.
+#[derive(Debug, Default)]
+struct Round {
+    /// pid → process group, read when a daemon leads its own group.
+    pgids: Option<HashMap<u32, u32>>,
+    /// Network namespace → its socket table (`None`: unreadable). Reading the tables is the slowest
+    /// part of a round (milliseconds each on some kernels), so each namespace's is read once.
+    sockets: HashMap<String, Option<std::rc::Rc<SocketTable>>>,
+}
+
+/// Socket inode → state, for one network namespace.
+type SocketTable = HashMap<u64, SockState>;
+
+/// What a socket is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SockState {
+    Listening,
+    Established,
+    Other,
+}
+
 /// What `/proc` says about a group's threads, descriptors and sockets.
 #[derive(Debug, Default)]
 struct Counts {
@@ -412,7 +433,11 @@ struct Counts {
 }
 
 #[cfg(target_os = "linux")]
-fn proc_counts(root: u32, members: &[u32]) -> Counts {
+fn proc_counts(
+    root: u32,
+    members: &[u32],
+    tables: &mut HashMap<String, Option<std::rc::Rc<SocketTable>>>,
+) -> Counts {
     use procfs::*;
     let mut threads = Some(0u64);
     let mut open_files = Some(0u64);
@@ -430,8 +455,19 @@ fn proc_counts(root: u32, members: &[u32]) -> Counts {
             Err(_) => open_files = None,
         }
     }
-    let sockets = if open_files.is_some() {
-        socket_states(root).ok().map(|table| {
+    let sockets = if open_files.is_none() {
+        None
+    } else if inodes.is_empty() {
+        Some(Sockets::default())
+    } else {
+        let table = match net_namespace(root) {
+            Ok(ns) => tables
+                .entry(ns)
+                .or_insert_with(|| socket_states(root).ok().map(std::rc::Rc::new))
+                .clone(),
+            Err(_) => socket_states(root).ok().map(std::rc::Rc::new),
+        };
+        table.map(|table| {
             let mut s = Sockets::default();
             for ino in &inodes {
                 if let Some(state) = table.get(ino) {
@@ -445,8 +481,6 @@ fn proc_counts(root: u32, members: &[u32]) -> Counts {
             }
             s
         })
-    } else {
-        None
     };
     Counts {
         threads,
@@ -456,7 +490,11 @@ fn proc_counts(root: u32, members: &[u32]) -> Counts {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn proc_counts(_root: u32, _members: &[u32]) -> Counts {
+fn proc_counts(
+    _root: u32,
+    _members: &[u32],
+    _tables: &mut HashMap<String, Option<std::rc::Rc<SocketTable>>>,
+) -> Counts {
     Counts::default()
 }
 
@@ -466,18 +504,12 @@ mod procfs {
     use std::collections::{HashMap, HashSet};
     use std::io::{BufRead, BufReader};
 
+    pub(super) use super::SockState;
+
     /// Descriptors looked at per process at most.
     const MAX_FDS: usize = 1 << 20;
     /// Lines read per socket table at most.
     const MAX_SOCKET_LINES: usize = 1 << 20;
-
-    /// What a socket is doing.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub(super) enum SockState {
-        Listening,
-        Established,
-        Other,
-    }
 
     /// The fields we use of `/proc/<pid>/stat`.
     #[derive(Debug, Clone, Copy)]
@@ -526,6 +558,13 @@ mod procfs {
             }
         }
         Ok(n)
+    }
+
+    /// The identity of `pid`'s network namespace (`net:[<inode>]`).
+    pub(super) fn net_namespace(pid: u32) -> std::io::Result<String> {
+        Ok(std::fs::read_link(format!("/proc/{pid}/ns/net"))?
+            .to_string_lossy()
+            .into_owned())
     }
 
     /// inode → state for every TCP and UDP socket (v4 and v6) in `pid`'s network namespace.

@@ -39,6 +39,7 @@ fn one(s: &Sampling) -> &Sample {
     &s.samples[0]
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn busy_process_has_cpu_on_the_second_sample() {
     let busy = sh("while :; do :; done");
@@ -70,6 +71,7 @@ fn busy_process_has_cpu_on_the_second_sample() {
     assert!(second.system.as_ref().unwrap().cpu_percent.is_some());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_wrapper_is_measured_with_its_detached_worker() {
     // the subshell starts the busy loop and exits at once: the loop is re-parented away from the
@@ -87,6 +89,7 @@ fn a_wrapper_is_measured_with_its_detached_worker() {
     assert!(cpu > 5.0, "the worker's CPU counts for the wrapper: {cpu}");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_tcp_listener_shows_in_connections() {
     let mut node = Group::spawn(
@@ -124,6 +127,7 @@ fn a_tcp_listener_shows_in_connections() {
     assert_eq!(established, Some(1), "the accepted connection is counted");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_process_that_is_gone_gives_no_sample() {
     let mut exited = Command::new("sleep").arg("0.05").spawn().unwrap();
