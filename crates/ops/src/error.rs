@@ -21,6 +21,8 @@ pub enum ErrorCode {
     RepoLocked,
     /// A needed external daemon is absent or not answering.
     DaemonUnavailable,
+    /// An external daemon refused the credentials ipfs-kit sent (HTTP 401), or wants some.
+    DaemonUnauthorized,
     /// A configuration is invalid.
     ConfigInvalid,
     /// A port is already in use.
