@@ -1094,6 +1094,15 @@ mod tests {
     }
 
     #[test]
+    fn shareable_across_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Sampler>();
+        send_sync::<MetricsStore>();
+        send_sync::<crate::alerts::Alerts>();
+        send_sync::<crate::cache::MetaCache<String, Sample>>();
+    }
+
+    #[test]
     fn query_summarises_and_limits() {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
