@@ -50,6 +50,8 @@ pub const MAX_LOG_LINES: usize = 10_000;
 const MAX_TAIL_BYTES: u64 = 4 << 20;
 /// How long a process may survive `SIGKILL` before stop reports failure.
 const KILL_WAIT: Duration = Duration::from_secs(5);
+/// How long to wait for the reaper task to publish the status of an own child that is seen dead.
+const REAP_WAIT: Duration = Duration::from_secs(1);
 /// Log lines quoted in a start error.
 const START_ERROR_LINES: usize = 20;
 
@@ -465,7 +467,8 @@ impl Supervisor {
     /// recorded start time (two callers at once, in any processes, get one child). A program that is not
     /// found is [`Error::BinaryNotFound`] before anything is written. A process that exits within the
     /// settle window is [`Error::Start`] with its exit status and last log lines, and its state is left
-    /// `failed`.
+    /// `failed`. An adopted process keeps running with the spec it was started with; use
+    /// [`Supervisor::restart`] to apply a new one.
     pub async fn start(&self, spec: LaunchSpec) -> Result<ProcState> {
         check_name(&spec.name)?;
         let mut spec = spec;
@@ -596,9 +599,7 @@ impl Supervisor {
                 let sig = terminate(pid, pgid, rec.start_time, timeout)
                     .await
                     .map_err(|e| Error::io("stop", self.record_path(name), e))?;
-                let exit = self
-                    .own_exit_wait(name, pid, Duration::from_millis(200))
-                    .await;
+                let exit = self.own_exit_wait(name, pid, REAP_WAIT).await;
                 stopped = Some((pid, sig, exit));
             }
             if let Some((_, _, Some(exit))) = &stopped {
@@ -807,6 +808,10 @@ impl Supervisor {
         }
         if rec.pid.is_none() && !restart_due(&rec) {
             return Ok(());
+        }
+        if let Some(pid) = rec.pid {
+            // a dead own child may not be reaped yet (a zombie already looks dead): wait for its status
+            self.own_exit_wait(name, pid, REAP_WAIT).await;
         }
         let _lock = self.lock(name).await?;
         // another supervisor may have acted while we waited for the lock

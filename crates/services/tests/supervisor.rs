@@ -617,3 +617,123 @@ fn eight_threads_starting_one_service_give_one_child() {
         .unwrap();
     assert!(!process::is_alive(pids[0], None));
 }
+
+/// The `ipfs-kit` binary: `IPFS_KIT_BIN`, else the one `cargo build -p ipfs-kit` put next to this test.
+fn ipfs_kit_bin() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("IPFS_KIT_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("ipfs-kit");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p ipfs-kit` with the same target dir, or set IPFS_KIT_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// The port of the newest "RPC API server listening on /ip4/127.0.0.1/tcp/<port>" line of a log, and how
+/// many times the daemon said it was ready.
+fn api_port(lines: &[String]) -> (Option<u16>, usize) {
+    let port = lines.iter().rev().find_map(|l| {
+        l.strip_prefix("RPC API server listening on /ip4/127.0.0.1/tcp/")?
+            .trim()
+            .parse()
+            .ok()
+    });
+    let ready = lines
+        .iter()
+        .filter(|l| l.trim() == "Daemon is ready")
+        .count();
+    (port, ready)
+}
+
+/// `POST /api/v0/id` over a plain connection; the body of a 200 answer.
+fn rpc_id(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "POST /api/v0/id HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1 200")
+        .then(|| out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))
+        .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the ipfs-kit binary: `cargo build -p ipfs-kit` with the same target dir, or IPFS_KIT_BIN"]
+async fn supervises_the_real_ipfs_kit_daemon() {
+    let (_d, home, _r) = home();
+    let bus = EventBus::new(256);
+    let sup = Arc::new(Supervisor::with_config(home.clone(), bus.clone(), fast()));
+    let mut spec = LaunchSpec::new("kit", ipfs_kit_bin(), home.root().join("run/kit"));
+    let node_home = home.root().join("node");
+    spec.args = [
+        "--home",
+        node_home.to_str().unwrap(),
+        "daemon",
+        "--api-addr",
+        "127.0.0.1:0",
+        "--gateway-addr",
+        "127.0.0.1:0",
+    ]
+    .map(String::from)
+    .to_vec();
+    spec.restart = policy(RestartMode::OnFailure, 3);
+    spec.restart.stop_timeout_ms = 10_000;
+    let pid = sup.start(spec.clone()).await.unwrap().pid.unwrap();
+
+    let mut port = None;
+    until("the daemon to be ready", Duration::from_secs(30), || {
+        let (p, ready) = api_port(&sup.logs("kit", 50).unwrap());
+        port = p;
+        ready == 1
+    })
+    .await;
+    let body = rpc_id(port.unwrap()).expect("id answers");
+    assert!(body.contains("\"ID\""), "{body}");
+
+    // kill -9: the policy restarts it, and it serves again on its new port
+    let (token, handle) = running_loop(&sup);
+    process::signal_process(pid, StopSignal::Kill).unwrap();
+    until(
+        "the restarted daemon to be ready",
+        Duration::from_secs(30),
+        || {
+            let (p, ready) = api_port(&sup.logs("kit", 100).unwrap());
+            port = p;
+            ready == 2
+        },
+    )
+    .await;
+    let crashed = events(&bus, EventKind::Crashed);
+    assert_eq!(crashed.len(), 1);
+    assert_eq!(crashed[0].data["signal"], 9);
+    assert_eq!(events(&bus, EventKind::Restarted).len(), 1);
+    let new_pid = sup.state("kit").pid.unwrap();
+    assert_ne!(new_pid, pid);
+    assert!(rpc_id(port.unwrap()).unwrap().contains("\"ID\""));
+    token.cancel();
+    handle.await.unwrap();
+
+    // another supervisor adopts it rather than starting a second daemon
+    let bus2 = EventBus::new(16);
+    let sup2 = Supervisor::with_config(home.clone(), bus2.clone(), fast());
+    assert_eq!(sup2.start(spec).await.unwrap().pid, Some(new_pid));
+    assert_eq!(events(&bus2, EventKind::Adopted).len(), 1);
+
+    // SIGTERM is enough: the daemon shuts down cleanly
+    let st = sup2.stop("kit", None).await.unwrap();
+    assert_eq!(st.status, ProcStatus::Stopped);
+    assert_eq!(
+        events(&bus2, EventKind::Stopped)[0].data["signal"],
+        "SIGTERM"
+    );
+    assert!(!process::is_alive(new_pid, None));
+}
