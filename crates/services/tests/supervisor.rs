@@ -737,3 +737,56 @@ async fn supervises_the_real_ipfs_kit_daemon() {
     );
     assert!(!process::is_alive(new_pid, None));
 }
+
+/// User plus system CPU time of this process so far, in clock ticks (fields 14 and 15 of /proc/self/stat).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // rest starts at field 3
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run alone, `--ignored --exact supervisor_overhead_with_ten_processes --nocapture`"]
+async fn supervisor_overhead_with_ten_processes() {
+    let (_d, home, _r) = home();
+    let sup = Arc::new(Supervisor::new(home.clone(), EventBus::new(256)));
+    for i in 0..10 {
+        let mut spec = sh(&home, &format!("p{i}"), "exec sleep 60");
+        spec.restart = policy(RestartMode::OnFailure, 3);
+        sup.start(spec).await.unwrap();
+    }
+    assert_eq!(sup.pids().len(), 10);
+
+    let n = 200;
+    let t0 = Instant::now();
+    for _ in 0..n {
+        sup.tick().await;
+    }
+    let per_tick = t0.elapsed() / n;
+
+    let secs = 10;
+    let (token, handle) = running_loop(&sup);
+    let (c0, w0) = (cpu_ticks(), Instant::now());
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let (c1, wall) = (cpu_ticks(), w0.elapsed());
+    token.cancel();
+    handle.await.unwrap();
+    // clock ticks are 1/100 s on Linux
+    let cpu_pct = (c1 - c0) as f64 / 100.0 / wall.as_secs_f64() * 100.0;
+    let t1 = Instant::now();
+    for _ in 0..n {
+        let _ = sup.states();
+    }
+    let per_states = t1.elapsed() / n;
+    println!(
+        "10 processes: tick {per_tick:?}, states() {per_states:?}, loop CPU {cpu_pct:.2}% of one core over {secs} s"
+    );
+    assert!(cpu_pct < 5.0, "{cpu_pct}");
+    for i in 0..10 {
+        sup.stop(&format!("p{i}"), Some(Duration::from_secs(2)))
+            .await
+            .unwrap();
+    }
+}
