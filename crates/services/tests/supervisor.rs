@@ -257,6 +257,34 @@ async fn attempts_exhausted_gives_up_instead_of_looping() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_longer_than_reset_after_resets_the_attempts() {
+    let (_d, home, _r) = home();
+    let bus = EventBus::new(256);
+    let sup = Arc::new(Supervisor::with_config(home.clone(), bus.clone(), fast()));
+    let mut spec = sh(&home, "slowcrash", "sleep 0.4; exit 1");
+    spec.restart = policy(RestartMode::OnFailure, 1);
+    spec.restart.reset_after_ms = 250;
+    sup.start(spec).await.unwrap();
+    let (token, handle) = running_loop(&sup);
+    until("three restarts", Duration::from_secs(10), || {
+        events(&bus, EventKind::Restarted).len() >= 3
+    })
+    .await;
+    token.cancel();
+    handle.await.unwrap();
+    // one attempt allowed, but every run outlived reset_after: never gave up, each restart is attempt 1
+    assert!(events(&bus, EventKind::GaveUp).is_empty());
+    assert!(
+        events(&bus, EventKind::Restarted)
+            .iter()
+            .all(|e| e.data["attempt"] == 1)
+    );
+    sup.stop("slowcrash", Some(Duration::from_secs(2)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_policy_stays_crashed() {
     let (_d, home, _r) = home();
     let bus = EventBus::new(256);
