@@ -89,6 +89,16 @@ pub(crate) enum Command {
     /// validate, back up, restore, diff, and the port plan.
     #[command(subcommand)]
     Config(crate::commands::ConfigCommand),
+    /// Services: register, start, stop, restart and watch daemons (Kubo, Cluster, Lotus, Lassie,
+    /// ipfs-kit) and storage services (S3, Storacha, HuggingFace, FTP, SFTP, GitHub).
+    #[command(subcommand)]
+    Service(crate::commands::ServiceCommand),
+    /// The health of the whole stack: every service's status and one score.
+    Status {
+        /// Probe every service now instead of using statuses younger than 5 s.
+        #[arg(long)]
+        fresh: bool,
+    },
 }
 
 #[derive(Debug, Args)]

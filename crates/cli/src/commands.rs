@@ -12,6 +12,7 @@ use crate::cli::{Cli, Command, ToolCommand};
 use crate::output::print_json;
 
 pub(crate) use config::ConfigCommand;
+pub(crate) use service::ServiceCommand;
 
 mod config;
 mod content;
@@ -19,6 +20,7 @@ mod daemon;
 mod files;
 mod mcp;
 mod node;
+mod service;
 
 /// Largest JSON input `tool call -` reads from standard input (files go by path, not inline).
 const MAX_TOOL_INPUT: u64 = 64 * 1024 * 1024;
@@ -60,7 +62,13 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         // A second daemon must not drive the first one: it reports the locked repo instead.
         follow_daemon: !matches!(cli.command, Command::Daemon(_)),
     };
-    let kit = node::open(&home_dir(cli.home)?, &selection)?;
+    let home = home_dir(cli.home)?;
+    // services and status never take the repo lock: a service may be the daemon that needs it
+    let kit = if matches!(cli.command, Command::Service(_) | Command::Status { .. }) {
+        Kit::detached(&home)
+    } else {
+        node::open(&home, &selection)?
+    };
     match cli.command {
         Command::Tool(ToolCommand::Call { name, input }) => {
             let input = match input.as_deref() {
@@ -87,6 +95,8 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Daemon(args) => daemon::run(kit, args).await,
         Command::Files(f) => files::run(&kit, f, json).await,
         Command::Config(c) => config::run(&kit, c, json).await,
+        Command::Service(c) => service::run(&kit, c, json).await,
+        Command::Status { fresh } => service::status(&kit, fresh, json).await,
         other => content::run(&kit, other, json).await,
     }
 }

@@ -42,36 +42,16 @@
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod common;
+use common::ensure_jsipfs;
+
 const BIN: &str = env!("CARGO_BIN_EXE_ipfs-kit");
-
-fn jsipfs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/jsipfs")
-}
-
-/// Install tests/jsipfs on first use (CI pre-installs it with `npm ci`).
-fn ensure_jsipfs() -> PathBuf {
-    static ONCE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-    let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
-    let bin = jsipfs_dir().join("node_modules/.bin/jsipfs");
-    if !*done && !bin.exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(jsipfs_dir())
-            .status()
-            .expect(
-                "npm is needed for the external-node tests (Debian: apt-get install nodejs npm)",
-            );
-        assert!(status.success(), "npm ci in tests/jsipfs failed");
-    }
-    *done = true;
-    bin
-}
 
 /// A js-ipfs daemon, offline on loopback, with its own repo; killed when dropped.
 struct JsIpfs {

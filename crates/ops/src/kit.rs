@@ -1,5 +1,5 @@
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ipfs_kit_clients::KuboClient;
 use ipfs_kit_repo::Repo;
@@ -19,6 +19,7 @@ pub struct Kit {
 struct Inner {
     home: PathBuf,
     node: Node,
+    services: OnceLock<ipfs_kit_services::Services>,
 }
 
 /// The IPFS node behind a [`Kit`].
@@ -35,6 +36,9 @@ pub enum Node {
     },
     /// An external Kubo-compatible daemon, driven over its RPC API.
     Kubo(KuboClient),
+    /// No IPFS node: only the operations on the home's configs and services work. Used by commands
+    /// that must not take the repo lock (starting `ipfs-kit daemon` as a service, for one).
+    Detached,
 }
 
 impl Kit {
@@ -48,6 +52,7 @@ impl Kit {
             inner: Arc::new(Inner {
                 home: home.to_path_buf(),
                 node: Node::Embedded { repo, mfs },
+                services: OnceLock::new(),
             }),
         })
     }
@@ -59,8 +64,28 @@ impl Kit {
             inner: Arc::new(Inner {
                 home: home.to_path_buf(),
                 node: Node::Kubo(client),
+                services: OnceLock::new(),
             }),
         }
+    }
+
+    /// A kit rooted at `home` with no IPFS node: configs and services only, no repo lock taken.
+    pub fn detached(home: &Path) -> Kit {
+        Kit {
+            inner: Arc::new(Inner {
+                home: home.to_path_buf(),
+                node: Node::Detached,
+                services: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The error of an IPFS operation on a [`Node::Detached`] kit.
+    pub fn no_node(&self) -> OpError {
+        OpError::new(
+            ErrorCode::Unsupported,
+            "this command runs without an IPFS node (configs and services only)",
+        )
     }
 
     /// The node operations run on.
@@ -72,7 +97,7 @@ impl Kit {
     pub fn kubo(&self) -> Option<&KuboClient> {
         match &self.inner.node {
             Node::Kubo(k) => Some(k),
-            Node::Embedded { .. } => None,
+            Node::Embedded { .. } | Node::Detached => None,
         }
     }
 
@@ -86,6 +111,7 @@ impl Kit {
         match &self.inner.node {
             Node::Embedded { repo, .. } => Ok(repo),
             Node::Kubo(k) => Err(embedded_only(k)),
+            Node::Detached => Err(self.no_node()),
         }
     }
 
@@ -95,7 +121,20 @@ impl Kit {
         match &self.inner.node {
             Node::Embedded { mfs, .. } => Ok(mfs),
             Node::Kubo(k) => Err(embedded_only(k)),
+            Node::Detached => Err(self.no_node()),
         }
+    }
+
+    /// The services of this kit's home (registry, supervisor, health, metrics, events), opened on first use
+    /// and shared by every operation of this kit, so one process has one supervisor.
+    pub fn services(&self) -> Result<&ipfs_kit_services::Services, OpError> {
+        if let Some(s) = self.inner.services.get() {
+            return Ok(s);
+        }
+        let store = ipfs_kit_config::ConfigStore::from_env()?.with_kit_home(self.home());
+        let s = ipfs_kit_services::Services::open(ipfs_kit_services::Home::new(self.home()), store)
+            .map_err(OpError::from)?;
+        Ok(self.inner.services.get_or_init(|| s))
     }
 
     /// Run blocking work (hashing, disk I/O) on the blocking thread pool.

@@ -18,6 +18,7 @@ mod name;
 mod network;
 mod pin;
 mod repo;
+mod services;
 mod stats;
 
 pub use add::*;
@@ -36,10 +37,29 @@ pub use name::*;
 pub use network::*;
 pub use pin::*;
 pub use repo::*;
+pub use services::*;
 pub use stats::*;
 
 /// Register every operation.
 pub(crate) fn register_all(c: &mut Catalogue) {
+    c.register(services::ServiceAdd);
+    c.register(services::ServiceRemove);
+    c.register(services::ServiceList);
+    c.register(services::ServiceStatusOp);
+    c.register(services::ServiceStart);
+    c.register(services::ServiceStop);
+    c.register(services::ServiceRestart);
+    c.register(services::ServiceConfigGet);
+    c.register(services::ServiceConfigSet);
+    c.register(services::ServiceStorage);
+    c.register(services::ServiceQuota);
+    c.register(services::ServiceLogs);
+    c.register(services::SystemHealthOp);
+    c.register(services::ServiceStatsOp);
+    c.register(services::MonitoringGetMetrics);
+    c.register(services::MonitoringCreateAlert);
+    c.register(services::MonitoringListAlerts);
+    c.register(services::BackendsStats);
     c.register(add::Add);
     c.register(block::BlockGet);
     c.register(block::BlockPut);

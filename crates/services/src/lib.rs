@@ -9,8 +9,12 @@ pub mod cache;
 mod error;
 pub mod events;
 pub mod home;
+pub mod health;
+pub mod kinds;
+pub mod manager;
 pub mod metrics;
 pub mod record;
+pub mod registry;
 pub mod process;
 pub mod supervisor;
 
@@ -21,3 +25,4 @@ pub use record::{Class, RestartMode, RestartPolicy, ServiceKind, ServiceRecord};
 pub use supervisor::{
     Desired, ExitInfo, LaunchSpec, ProcRecord, ProcState, ProcStatus, Supervisor, SupervisorConfig,
 };
+pub use manager::{ServiceStats, ServiceStatus, Services, StorageUse, SystemHealth};

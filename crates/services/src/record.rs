@@ -226,6 +226,10 @@ pub struct ServiceRecord {
     /// Kind-specific settings (API address, endpoint, bucket, credentials…).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub settings: Map<String, Value>,
+    /// How long a started daemon may take to answer its health probe before the start counts as failed
+    /// (ms; default 30 000).
+    #[serde(default = "default_start_timeout")]
+    pub start_timeout_ms: u64,
     /// Storage quota in bytes, if one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_bytes: Option<u64>,
@@ -248,6 +252,7 @@ impl ServiceRecord {
             restart: RestartPolicy::default(),
             depends_on: Vec::new(),
             settings: Map::new(),
+            start_timeout_ms: default_start_timeout(),
             quota_bytes: None,
             created_ms: crate::events::now_ms(),
         }
@@ -270,6 +275,10 @@ impl ServiceRecord {
     pub fn to_yaml(&self) -> Result<String> {
         serde_saphyr::to_string(self).map_err(|e| Error::invalid("record", e.to_string()))
     }
+}
+
+fn default_start_timeout() -> u64 {
+    30_000
 }
 
 /// Checks a service name: 1–63 of `a-z 0-9 _ - .`, starting with a letter or digit (it names files).

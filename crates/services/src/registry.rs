@@ -8,7 +8,7 @@ use crate::record::check_name;
 use crate::{Error, EventBus, EventKind, Home, Result, ServiceRecord};
 
 /// A file in `services/` that is not a service record: the config crate's ipfs-cluster-ctl record.
-const NOT_RECORDS: &[&str] = &["ipfs-cluster-ctl"];
+const NOT_RECORDS: &[&str] = &["ipfs-cluster-ctl", "system"];
 
 /// What [`Registry::list`] found: the records, and files that did not parse (reported, not hidden).
 #[derive(Debug, Default)]

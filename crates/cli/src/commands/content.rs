@@ -93,7 +93,9 @@ pub(crate) async fn run(kit: &Kit, cmd: Command, json: bool) -> anyhow::Result<(
         | Command::Mcp(_)
         | Command::Files(_)
         | Command::Daemon(_)
-        | Command::Config(_) => {
+        | Command::Config(_)
+        | Command::Service(_)
+        | Command::Status { .. } => {
             unreachable!("handled by the caller")
         }
     }

@@ -10,6 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::DaemonArgs;
 
+/// How often the daemon probes running services and samples their metrics.
+const SERVICES_TICK: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(crate) async fn run(kit: Kit, args: DaemonArgs) -> anyhow::Result<()> {
     if let Some(k) = kit.kubo() {
         anyhow::bail!(
@@ -35,6 +38,12 @@ pub(crate) async fn run(kit: Kit, args: DaemonArgs) -> anyhow::Result<()> {
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
         signal.cancel();
     });
+    // the supervisor of the home's services: restart policies, adoption, health, metrics, alerts
+    let services = kit.services()?.clone();
+    let services_task = tokio::spawn({
+        let token = shutdown.clone();
+        async move { services.run(token, SERVICES_TICK).await }
+    });
     let (api, gateway) = (daemon.api_addr(), daemon.gateway_addr());
     // Kubo's start-up lines, once the listeners are bound and the api file is written, so a
     // script waiting for the ready line can connect at once.
@@ -45,7 +54,10 @@ pub(crate) async fn run(kit: Kit, args: DaemonArgs) -> anyhow::Result<()> {
         let _ = writeln!(out, "Daemon is ready");
         let _ = out.flush();
     };
-    daemon.serve(kit, server, shutdown, ready).await?;
+    let served = daemon.serve(kit, server, shutdown.clone(), ready).await;
+    shutdown.cancel();
+    let _ = services_task.await;
+    served?;
     if signalled.load(std::sync::atomic::Ordering::SeqCst) {
         println!("Received interrupt signal, shut down.");
     }

@@ -60,3 +60,27 @@ pub(crate) fn start_http(home: &Path, extra: &[&str]) -> (Server, u16) {
 mod interop;
 #[allow(unused_imports)] // not every test binary runs the npm peers
 pub(crate) use interop::{ensure_interop, interop_dir};
+
+/// tests/jsipfs: the pinned js-ipfs daemon (an external Kubo-RPC node for the tests).
+pub(crate) fn jsipfs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/jsipfs")
+}
+
+/// Install tests/jsipfs on first use (CI pre-installs it with `npm ci`).
+pub(crate) fn ensure_jsipfs() -> PathBuf {
+    static ONCE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
+    let bin = jsipfs_dir().join("node_modules/.bin/jsipfs");
+    if !*done && !bin.exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(jsipfs_dir())
+            .status()
+            .expect(
+                "npm is needed for the external-node tests (Debian: apt-get install nodejs npm)",
+            );
+        assert!(status.success(), "npm ci in tests/jsipfs failed");
+    }
+    *done = true;
+    bin
+}

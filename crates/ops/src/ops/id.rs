@@ -84,6 +84,7 @@ impl Operation for Id {
                     protocols: list("Protocols"),
                 })
             }
+            Node::Detached => Err(kit.no_node()),
             Node::Embedded { repo, .. } => {
                 let ks = Keystore::new(repo.path());
                 let me = kit.blocking(move |_| ks.identity()).await?.public();

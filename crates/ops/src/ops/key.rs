@@ -107,6 +107,7 @@ impl Operation for KeyGen {
                 let v: Value = k.json("key/gen", &q).await.map_err(|e| kubo_err(k, e))?;
                 Ok(kubo_key(&v))
             }
+            Node::Detached => Err(kit.no_node()),
             Node::Embedded { repo, .. } => {
                 let t = input.key_type.as_deref().unwrap_or("ed25519");
                 if !t.eq_ignore_ascii_case("ed25519") {
@@ -176,6 +177,7 @@ impl Operation for KeyListOp {
                     keys: kubo_keys(&v),
                 })
             }
+            Node::Detached => Err(kit.no_node()),
             Node::Embedded { repo, .. } => {
                 let ks = Keystore::new(repo.path());
                 let infos = kit.blocking(move |_| ks.list()).await?;
@@ -234,6 +236,7 @@ impl Operation for KeyRm {
                     keys: kubo_keys(&v),
                 })
             }
+            Node::Detached => Err(kit.no_node()),
             Node::Embedded { repo, .. } => {
                 let ks = Keystore::new(repo.path());
                 let names = input.names;

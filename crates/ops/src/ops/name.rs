@@ -194,6 +194,7 @@ impl Operation for NamePublish {
                     value: text("Value"),
                 })
             }
+            Node::Detached => Err(kit.no_node()),
             Node::Embedded { repo, .. } => {
                 let (ks, store) = ipns::local(repo.path());
                 let opts = PublishOptions {
@@ -284,6 +285,7 @@ impl Operation for NameResolve {
                     .to_string();
                 Ok(NameResolveOutput { path })
             }
+            Node::Detached => Err(kit.no_node()),
             Node::Embedded { repo, .. } => {
                 let ks = Keystore::new(repo.path());
                 let store = RecordStore::new(repo.path());

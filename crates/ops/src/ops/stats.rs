@@ -150,6 +150,7 @@ impl Operation for Stats {
                     note,
                 })
             }
+            Node::Detached => Err(kit.no_node()),
             Node::Embedded { .. } => {
                 let st: RepoStat = kit.blocking(|kit| Ok(kit.repo()?.stat()?)).await?;
                 Ok(StatsOutput {

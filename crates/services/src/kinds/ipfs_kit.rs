@@ -55,10 +55,12 @@ impl KindSpec for IpfsKit {
         vec![
             "--home".into(),
             home(rec, ctx).display().to_string(),
+            // the embedded node whatever IPFS_KIT_API the supervisor's environment holds
+            "--embedded".into(),
             "daemon".into(),
-            "--api".into(),
+            "--api-addr".into(),
             or(rec, "api", DEFAULT_API).to_string(),
-            "--gateway".into(),
+            "--gateway-addr".into(),
             or(rec, "gateway", DEFAULT_GATEWAY).to_string(),
         ]
     }
