@@ -756,19 +756,19 @@ impl Operation for ServiceStatsOp {
 #[derive(Debug, Clone, Copy)]
 pub struct MonitoringGetMetrics;
 
-/// Output of `monitoring_get_metrics`.
+/// Output of `monitoring_get_metrics`: a service's series, or the machine's.
 #[derive(Debug, Serialize, JsonSchema)]
-#[serde(untagged)]
-pub enum MetricsOutput {
-    /// A service's recorded series.
-    Service(ipfs_kit_services::metrics::Query<ipfs_kit_services::metrics::Sample>),
-    /// The machine: a sample taken now and the recorded series.
-    System {
-        /// Taken now (CPU % needs two samples, so it is absent on a first call).
-        now: Option<ipfs_kit_services::metrics::SystemSample>,
-        /// Recorded by the supervisor.
-        recorded: ipfs_kit_services::metrics::Query<ipfs_kit_services::metrics::SystemSample>,
-    },
+pub struct MetricsOutput {
+    /// A service's recorded series (when `name` is a service).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<ipfs_kit_services::metrics::Query<ipfs_kit_services::metrics::Sample>>,
+    /// The machine, sampled now (when `name` is absent or `system`; CPU % needs two samples, so it is
+    /// absent on a first call).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_now: Option<ipfs_kit_services::metrics::SystemSample>,
+    /// The machine's recorded series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<ipfs_kit_services::metrics::Query<ipfs_kit_services::metrics::SystemSample>>,
 }
 
 impl Operation for MonitoringGetMetrics {
@@ -800,13 +800,19 @@ impl Operation for MonitoringGetMetrics {
         kit.blocking(move |_| match i.name.as_deref() {
             None | Some(ipfs_kit_services::metrics::SYSTEM) => {
                 let (now, recorded) = svc.system_metrics(i.since_ms, limit)?;
-                Ok(MetricsOutput::System { now, recorded })
+                Ok(MetricsOutput {
+                    series: None,
+                    system_now: now,
+                    system: Some(recorded),
+                })
             }
             Some(n) => {
                 svc.registry().get(n)?;
-                Ok(MetricsOutput::Service(
-                    svc.metrics().query(n, i.since_ms, limit)?,
-                ))
+                Ok(MetricsOutput {
+                    series: Some(svc.metrics().query(n, i.since_ms, limit)?),
+                    system_now: None,
+                    system: None,
+                })
             }
         })
         .await
