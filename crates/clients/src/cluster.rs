@@ -661,7 +661,7 @@ impl ClusterClient {
     pub async fn health(&self) -> Result<(), Error> {
         let endpoint = "GET /health";
         let resp = self.send(Method::GET, &["health"], &[], endpoint).await?;
-        read_limited(resp, MAX_ERROR_BODY, endpoint, &self.addr).await?;
+        read_limited(resp, MAX_ERROR_BODY, endpoint, (&self.addr, self.timeout)).await?;
         Ok(())
     }
 
@@ -715,7 +715,7 @@ impl ClusterClient {
         if status.is_success() {
             return Ok(resp);
         }
-        let body = read_limited(resp, MAX_ERROR_BODY, endpoint, &self.addr)
+        let body = read_limited(resp, MAX_ERROR_BODY, endpoint, (&self.addr, self.timeout))
             .await
             .unwrap_or_default();
         let message = error_message(&body, status);
@@ -740,7 +740,7 @@ impl ClusterClient {
     ) -> Result<T, Error> {
         let endpoint = endpoint_name(&method, segs);
         let resp = self.send(method, segs, query, &endpoint).await?;
-        let body = read_limited(resp, MAX_ANSWER, &endpoint, &self.addr).await?;
+        let body = read_limited(resp, MAX_ANSWER, &endpoint, (&self.addr, self.timeout)).await?;
         serde_json::from_slice(&body).map_err(|e| Error::Decode {
             endpoint,
             reason: e.to_string(),
@@ -797,7 +797,7 @@ impl ClusterClient {
             match resp
                 .chunk()
                 .await
-                .map_err(|e| broke_off(&self.addr, &endpoint, e))?
+                .map_err(|e| broke_off(&self.addr, &endpoint, self.timeout, e))?
             {
                 Some(c) => buf.extend_from_slice(&c),
                 None => done = true,
@@ -845,12 +845,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-fn broke_off(addr: &str, endpoint: &str, e: reqwest::Error) -> Error {
+fn broke_off(addr: &str, endpoint: &str, timeout: Duration, e: reqwest::Error) -> Error {
     if e.is_timeout() {
         Error::Timeout {
             addr: addr.to_string(),
             endpoint: endpoint.to_string(),
-            secs: 0,
+            secs: timeout.as_secs(),
         }
     } else {
         Error::Unreachable {
@@ -871,13 +871,13 @@ async fn read_limited(
     mut resp: reqwest::Response,
     limit: usize,
     endpoint: &str,
-    addr: &str,
+    (addr, timeout): (&str, Duration),
 ) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     while let Some(c) = resp
         .chunk()
         .await
-        .map_err(|e| broke_off(addr, endpoint, e))?
+        .map_err(|e| broke_off(addr, endpoint, timeout, e))?
     {
         if out.len() + c.len() > limit {
             return Err(Error::TooLarge {
