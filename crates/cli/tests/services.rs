@@ -525,6 +525,35 @@ fn bad_services_give_clear_errors_and_never_hang_in_starting() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    // eight processes registering the same name at once: exactly one wins, the record is whole
+    let kids: Vec<_> = (0..8)
+        .map(|i| {
+            Command::new(BIN)
+                .arg("--home")
+                .arg(&home)
+                .args(["--json", "service", "add", "race", "ftp", "--set"])
+                .arg(format!("host=h{i}"))
+                .env("HOME", root.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let wins = kids
+        .into_iter()
+        .map(|mut c| c.wait().unwrap().success())
+        .filter(|&w| w)
+        .count();
+    assert_eq!(wins, 1);
+    let rec = ok(&home, &["service", "config", "race"]);
+    assert!(
+        rec["service"]["settings"]["host"]
+            .as_str()
+            .unwrap()
+            .starts_with('h'),
+        "{rec}"
+    );
     // the home keeps secrets out of git
     let gi = std::fs::read_to_string(home.join(".gitignore")).unwrap();
     assert!(gi.lines().any(|l| l == "services/"), "{gi}");
