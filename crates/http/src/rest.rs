@@ -38,6 +38,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
         ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,
         ErrorCode::DaemonUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        // the daemon behind us refused our credentials: a gateway error, not our own 401
+        ErrorCode::DaemonUnauthorized => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -24,6 +24,8 @@ use crate::{Class, Error, EventBus, EventKind, Home, Result, ServiceKind, Servic
 
 /// How long a cached status stays fresh.
 pub const STATUS_TTL: Duration = Duration::from_secs(5);
+/// How old a recorded sample may be to stand for "now" in [`Services::stats`].
+const RECENT_SAMPLE_MS: u64 = 15_000;
 /// Events kept in memory.
 const EVENT_CAPACITY: usize = 1024;
 /// How often a health probe is polled while waiting for a started daemon.
@@ -120,6 +122,7 @@ struct Inner {
     registry: Registry,
     supervisor: Arc<Supervisor>,
     cache: MetaCache<String, ServiceStatus>,
+    configs_cache: MetaCache<String, (ServiceRecord, Option<Value>)>,
     health: Mutex<HashMap<String, Health>>,
     sampler: Mutex<Sampler>,
     metrics: MetricsStore,
@@ -143,6 +146,7 @@ impl Services {
                 registry,
                 supervisor,
                 cache: MetaCache::new(STATUS_TTL, 4096),
+                configs_cache: MetaCache::new(STATUS_TTL, 4096),
                 health: Mutex::new(HashMap::new()),
                 sampler: Mutex::new(Sampler::new()),
                 metrics: MetricsStore::new(home.clone(), crate::metrics::DEFAULT_CAPACITY),
@@ -180,6 +184,7 @@ impl Services {
 
     fn invalidate(&self, name: &str) {
         self.inner.cache.invalidate(&name.to_owned());
+        self.inner.configs_cache.invalidate(&name.to_owned());
     }
 
     /// The alert rules.
@@ -192,8 +197,16 @@ impl Services {
         &self.inner.metrics
     }
 
-    /// The process, a sample taken now, and the recorded series of a daemon.
-    pub fn stats(&self, name: &str, since_ms: u64, limit: usize) -> Result<ServiceStats> {
+    /// The process, a current sample, and the recorded series of a daemon. Unless `fresh`, a point the
+    /// supervisor recorded in the last 15 s stands for "now" (metadata first); else the process group is
+    /// sampled now.
+    pub fn stats(
+        &self,
+        name: &str,
+        since_ms: u64,
+        limit: usize,
+        fresh: bool,
+    ) -> Result<ServiceStats> {
         let rec = self.inner.registry.get(name)?;
         if rec.kind.class() != Class::Daemon {
             return Err(Error::Unsupported {
@@ -205,18 +218,28 @@ impl Services {
             });
         }
         let process = self.inner.supervisor.state(name);
-        let now = process
+        let recorded = self.inner.metrics.query(name, since_ms, limit)?;
+        let running = process
             .pid
-            .filter(|_| matches!(process.status, ProcStatus::Running))
-            .and_then(|pid| {
+            .filter(|_| matches!(process.status, ProcStatus::Running));
+        let recent = recorded
+            .points
+            .last()
+            .filter(|p| {
+                !fresh && Some(p.pid) == running && p.time_ms + RECENT_SAMPLE_MS >= now_ms()
+            })
+            .cloned();
+        let now = recent.or_else(|| {
+            running.and_then(|pid| {
                 let mut s = self.inner.sampler.lock().unwrap_or_else(|p| p.into_inner());
                 s.sample(&[(name, pid)]).samples.into_iter().next()
-            });
+            })
+        });
         Ok(ServiceStats {
             name: name.to_owned(),
             process,
             now,
-            recorded: self.inner.metrics.query(name, since_ms, limit)?,
+            recorded,
         })
     }
 
@@ -292,14 +315,19 @@ impl Services {
         Ok(l)
     }
 
-    /// The record of `name`, secrets redacted, with its daemon config (redacted) when it has one.
-    pub fn config_get(&self, name: &str) -> Result<(ServiceRecord, Option<Value>)> {
-        let rec = self.inner.registry.get(name)?;
-        let cfg = kinds::spec(rec.kind)
-            .config_target(&rec)
-            .filter(|t| self.inner.configs.exists(t).unwrap_or(false))
-            .and_then(|t| self.inner.configs.get(&t, false).ok());
-        Ok((Registry::redacted(&rec), cfg))
+    /// The record of `name`, secrets redacted, with its daemon config (redacted) when it has one; from the
+    /// metadata cache for [`STATUS_TTL`] unless `fresh`.
+    pub fn config_get(&self, name: &str, fresh: bool) -> Result<(ServiceRecord, Option<Value>)> {
+        self.inner
+            .configs_cache
+            .get_or_load(&name.to_owned(), fresh, || {
+                let rec = self.inner.registry.get(name)?;
+                let cfg = kinds::spec(rec.kind)
+                    .config_target(&rec)
+                    .filter(|t| self.inner.configs.exists(t).unwrap_or(false))
+                    .and_then(|t| self.inner.configs.get(&t, false).ok());
+                Ok((Registry::redacted(&rec), cfg))
+            })
     }
 
     /// Changes the record of `name`.

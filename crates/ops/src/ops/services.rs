@@ -442,9 +442,20 @@ pub struct ServiceConfigOutput {
     pub daemon_config: Option<Value>,
 }
 
+/// Input of `service_config_get`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfigGetInput {
+    /// The service.
+    pub name: String,
+    /// Read the files now instead of a copy younger than 5 s from the metadata cache.
+    #[serde(default)]
+    pub fresh: bool,
+}
+
 impl Operation for ServiceConfigGet {
     const NAME: &'static str = "service_config_get";
-    type Input = NameInput;
+    type Input = ServiceConfigGetInput;
     type Output = ServiceConfigOutput;
 
     fn meta(&self) -> OpMeta {
@@ -462,12 +473,12 @@ impl Operation for ServiceConfigGet {
     async fn run(
         &self,
         kit: &Kit,
-        i: NameInput,
+        i: ServiceConfigGetInput,
         _cx: &OpContext,
     ) -> Result<ServiceConfigOutput, OpError> {
         let svc = kit.services()?.clone();
         kit.blocking(move |_| {
-            let (service, daemon_config) = svc.config_get(&i.name)?;
+            let (service, daemon_config) = svc.config_get(&i.name, i.fresh)?;
             Ok(ServiceConfigOutput {
                 service,
                 daemon_config,
@@ -716,6 +727,10 @@ pub struct MetricsInput {
     pub since_ms: u64,
     /// At most this many of the newest points (default 60, at most 10000).
     pub limit: Option<usize>,
+    /// `service_stats`: sample the process now instead of using a point the supervisor recorded in the
+    /// last 15 s.
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 impl Operation for ServiceStatsOp {
@@ -747,7 +762,7 @@ impl Operation for ServiceStatsOp {
             .ok_or_else(|| OpError::invalid("name: which service?"))?;
         let limit = i.limit.unwrap_or(60).min(MAX_POINTS);
         let svc = kit.services()?.clone();
-        kit.blocking(move |_| Ok(svc.stats(&name, i.since_ms, limit)?))
+        kit.blocking(move |_| Ok(svc.stats(&name, i.since_ms, limit, i.fresh)?))
             .await
     }
 }
