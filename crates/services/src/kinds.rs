@@ -254,6 +254,29 @@ fn or<'a>(rec: &'a ServiceRecord, key: &str, default: &'a str) -> &'a str {
         .unwrap_or(default)
 }
 
+/// A probe reading the greeting of the server at the `host` and `port` settings (`default_port` when unset).
+fn greeting_probe(rec: &ServiceRecord, default_port: u16, banner: &'static str) -> Result<Probe> {
+    let host = rec.setting("host").unwrap_or_default();
+    let port = match rec.settings.get("port") {
+        None => default_port,
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .filter(|p| (1..=65535).contains(p))
+            .map(|p| p as u16)
+            .ok_or_else(|| Error::invalid("port", format!("{v} is not a port")))?,
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    Ok(Probe::TcpBanner {
+        addr: format!("{host}:{port}"),
+        banner,
+    })
+}
+
 /// A multiaddr or URL → `http://host:port` base URL.
 pub(crate) fn http_base(addr: &str) -> Result<String> {
     if addr.starts_with("http://") || addr.starts_with("https://") {

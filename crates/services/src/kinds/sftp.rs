@@ -1,7 +1,7 @@
 //! `sftp`: an SFTP (SSH) server, checked by connecting and reading its greeting.
 
 use super::{KindCtx, KindSpec, Probe, Setting, setting};
-use crate::{Error, Result, ServiceKind, ServiceRecord};
+use crate::{Result, ServiceKind, ServiceRecord};
 
 pub(super) struct Sftp;
 
@@ -30,23 +30,6 @@ impl KindSpec for Sftp {
         SETTINGS
     }
     fn probe(&self, rec: &ServiceRecord, _ctx: &KindCtx<'_>) -> Result<Probe> {
-        let host = rec.setting("host").unwrap_or_default();
-        let port = match rec.settings.get("port") {
-            None => 22,
-            Some(v) => v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .filter(|p| (1..=65535).contains(p))
-                .ok_or_else(|| Error::invalid("port", format!("{v} is not a port")))?,
-        };
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
-        Ok(Probe::TcpBanner {
-            addr: format!("{host}:{port}"),
-            banner: "SSH-",
-        })
+        super::greeting_probe(rec, 22, "SSH-")
     }
 }
