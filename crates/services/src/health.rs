@@ -15,6 +15,21 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most of a probe's answer that is read.
 const MAX_BODY: usize = 64 * 1024;
 
+/// How long a server that accepted the connection may take to greet: less than [`PROBE_TIMEOUT`] so that a
+/// silent server (HTTP waits for the client to speak first) is reported as such rather than as a timeout.
+const GREETING_WAIT: Duration = Duration::from_secs(4);
+
+/// The `expect_header` of S3 probes, which for S3 stands for any proof that the answer is S3's.
+///
+/// S3 servers differ in their headers: AWS and MinIO send `x-amz-request-id` and `x-amz-id-2`, Ceph RGW
+/// `x-amz-request-id`, moto neither (only the generic AWS `x-amzn-requestid`). What every one of them sends to
+/// a bucket request is S3's XML: a `ListBucketResult` in the S3 namespace, or an `Error` document with a `Code`
+/// and a `RequestId`. So either header or such a body is the proof; a web server that is not S3 has neither.
+pub const S3_PROOF: &str = "x-amz-request-id";
+
+/// The XML namespace of S3 documents.
+const S3_XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
 /// The outcome of one probe.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Health {
@@ -271,19 +286,53 @@ async fn http(
     }
     let resp = req.send().await.map_err(|e| unreachable(url, e))?;
     let (status, headers, bytes) = body(resp).await?;
-    if let Some(h) = expect_header
-        && !headers.contains_key(h)
-    {
-        return Err(format!(
-            "HTTP {status} without the {h} header: this is not the expected kind of server"
-        ));
+    let text = String::from_utf8_lossy(&bytes);
+    match expect_header {
+        Some(S3_PROOF) if !is_s3_answer(&headers, &text) => {
+            return Err(format!(
+                "HTTP {status} with neither an x-amz-request-id / x-amz-id-2 header nor an S3 XML body: \
+                 this is not an S3 server"
+            ));
+        }
+        Some(h) if h != S3_PROOF && !headers.contains_key(h) => {
+            return Err(format!(
+                "HTTP {status} without the {h} header: this is not the expected kind of server"
+            ));
+        }
+        _ => {}
     }
-    let excerpt: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
     if ok.contains(&status) {
-        Ok((format!("HTTP {status}"), json!({"status": status})))
-    } else {
-        Err(format!("HTTP {status}: {excerpt}"))
+        return Ok((format!("HTTP {status}"), json!({"status": status})));
     }
+    if let Some(err) = xml_element(&text, "Error")
+        && let Some(code) = xml_element(err, "Code")
+    {
+        let message = xml_element(err, "Message").unwrap_or_default();
+        return Err(format!("HTTP {status} {code}: {message}"));
+    }
+    let excerpt: String = text.chars().take(200).collect();
+    Err(format!("HTTP {status}: {excerpt}"))
+}
+
+/// Whether an answer comes from an S3 server (see [`S3_PROOF`]).
+fn is_s3_answer(headers: &reqwest::header::HeaderMap, text: &str) -> bool {
+    if headers.contains_key("x-amz-request-id") || headers.contains_key("x-amz-id-2") {
+        return true;
+    }
+    let listing = text.contains("<ListBucketResult") && text.contains(S3_XMLNS);
+    let error = xml_element(text, "Error").is_some_and(|e| {
+        xml_element(e, "Code").is_some_and(|c| !c.is_empty())
+            && xml_element(e, "RequestId").is_some()
+    });
+    listing || error
+}
+
+/// The text between the first `<name>` and the `</name>` after it (S3 documents put no attributes on these).
+fn xml_element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find(&format!("</{name}>"))?;
+    Some(text[start..start + end].trim())
 }
 
 async fn tcp_banner(addr: &str, banner: &str) -> Outcome {
@@ -291,15 +340,30 @@ async fn tcp_banner(addr: &str, banner: &str) -> Outcome {
         .await
         .map_err(|e| format!("nothing answers at {addr}: {e}"))?;
     let mut line = String::new();
-    BufReader::new(s.take(1024))
-        .read_line(&mut line)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(s.take(1024));
+    match tokio::time::timeout(GREETING_WAIT, reader.read_line(&mut line)).await {
+        Err(_) => {
+            return Err(format!(
+                "{addr} accepted the connection but sent no greeting within {} s \
+                 (expected one starting with {banner:?})",
+                GREETING_WAIT.as_secs()
+            ));
+        }
+        Ok(Err(e)) => return Err(format!("{addr}: {e}")),
+        Ok(Ok(0)) => {
+            return Err(format!(
+                "{addr} closed the connection without a greeting (expected one starting with {banner:?})"
+            ));
+        }
+        Ok(Ok(_)) => {}
+    }
     let line = line.trim_end().to_string();
     if line.starts_with(banner) {
         Ok((format!("greeting {line:?}"), json!({"greeting": line})))
     } else {
-        Err(format!("greeting {line:?} does not start with {banner:?}"))
+        Err(format!(
+            "{addr} greeted {line:?}, which does not start with {banner:?}"
+        ))
     }
 }
 
@@ -337,7 +401,7 @@ mod tests {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap().to_string();
         tokio::spawn(async move {
-            for greeting in ["220 ready\r\n", "500 go away\r\n"] {
+            for greeting in ["220 ready\r\n", "500 go away\r\n", ""] {
                 let (mut s, _) = l.accept().await.unwrap();
                 s.write_all(greeting.as_bytes()).await.unwrap();
             }
@@ -354,6 +418,37 @@ mod tests {
             !bad.healthy && bad.detail.contains("500 go away"),
             "{bad:?}"
         );
+        let closed = check(&p).await;
+        assert!(
+            !closed.healthy && closed.detail.contains("without a greeting"),
+            "{closed:?}"
+        );
+    }
+
+    #[test]
+    fn s3_answers_are_told_from_other_servers() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let none = HeaderMap::new();
+        let mut amz = HeaderMap::new();
+        amz.insert("x-amz-id-2", HeaderValue::from_static("abc"));
+        assert!(is_s3_answer(&amz, ""));
+        let listing = r#"<?xml version="1.0"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name></ListBucketResult>"#;
+        assert!(is_s3_answer(&none, listing));
+        let missing = "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message>\
+                       <RequestId>42</RequestId></Error>";
+        assert!(is_s3_answer(&none, missing));
+        // a web server's page, an XML error without S3's request id, a listing outside S3's namespace
+        assert!(!is_s3_answer(
+            &none,
+            "<html><body>404 Not Found</body></html>"
+        ));
+        assert!(!is_s3_answer(&none, "<Error><Code>NotFound</Code></Error>"));
+        assert!(!is_s3_answer(
+            &none,
+            "<ListBucketResult></ListBucketResult>"
+        ));
+        assert_eq!(xml_element(missing, "Code"), Some("NoSuchBucket"));
+        assert_eq!(xml_element(missing, "HostId"), None);
     }
 
     #[test]

@@ -81,13 +81,14 @@ impl KindSpec for S3 {
             let (scheme, host) = endpoint.split_once("://").unwrap_or(("https", &endpoint));
             format!("{scheme}://{bucket}.{host}/?max-keys=1")
         };
-        // unsigned: the answer proves the endpoint is an S3 server and says whether the bucket exists
-        // (200 public, 403 exists but private, 404 no such bucket)
+        // unsigned: the answer proves the endpoint is an S3 server (an S3 request-id header or S3's XML,
+        // see health::S3_PROOF) and says whether the bucket exists (200 public, 403 exists but private,
+        // 404 no such bucket)
         Ok(Probe::Http {
             url,
             method: "GET",
             ok_status: vec![200, 403],
-            expect_header: Some("x-amz-request-id"),
+            expect_header: Some(crate::health::S3_PROOF),
             authorization: None,
         })
     }
