@@ -5,53 +5,13 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
 
 mod common;
 use common::{mcp_dir, start_http};
 
-/// The venv's interpreter, creating the venv and installing the pinned SDK when missing or stale.
-/// Fails loudly: a missing peer is a failed test, never a skipped one.
+/// The venv's interpreter with the pinned SDK installed.
 fn python() -> PathBuf {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = mcp_dir();
-    let venv = dir.join(".venv");
-    let py = venv.join("bin/python");
-    let requirements = std::fs::read_to_string(dir.join("requirements.txt")).unwrap();
-    let stamp = venv.join("installed-requirements.txt");
-    if py.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str())
-    {
-        return py;
-    }
-    let status = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .expect("python3 is needed for the MCP client tests (Debian: apt-get install python3 python3-venv)");
-    assert!(
-        status.success(),
-        "python3 -m venv {} failed",
-        venv.display()
-    );
-    let status = Command::new(&py)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(dir.join("requirements.txt"))
-        .status()
-        .expect("pip of the venv runs");
-    assert!(
-        status.success(),
-        "pip install -r tests/mcp/requirements.txt failed"
-    );
-    std::fs::write(&stamp, requirements).unwrap();
-    py
+    common::venv_python(&mcp_dir(), "the MCP client tests")
 }
 
 /// Every operation of the catalogue: each must be a tool.

@@ -16,7 +16,6 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -31,48 +30,9 @@ fn storage_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/storage")
 }
 
-/// The venv's interpreter, creating the venv and installing the pinned servers when missing or stale.
-/// Fails loudly: a missing peer is a failed test, never a skipped one.
+/// The venv's interpreter with the pinned servers installed.
 fn python() -> PathBuf {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = storage_dir();
-    let venv = dir.join(".venv");
-    let py = venv.join("bin/python");
-    let requirements = std::fs::read_to_string(dir.join("requirements.txt")).unwrap();
-    let stamp = venv.join("installed-requirements.txt");
-    if py.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str())
-    {
-        return py;
-    }
-    let status = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .expect("python3 is needed for the storage server tests (Debian: apt-get install python3 python3-venv)");
-    assert!(
-        status.success(),
-        "python3 -m venv {} failed",
-        venv.display()
-    );
-    let status = Command::new(&py)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(dir.join("requirements.txt"))
-        .status()
-        .expect("pip of the venv runs");
-    assert!(
-        status.success(),
-        "pip install -r tests/storage/requirements.txt failed"
-    );
-    std::fs::write(&stamp, requirements).unwrap();
-    py
+    common::venv_python(&storage_dir(), "the storage server tests")
 }
 
 fn free_port() -> u16 {

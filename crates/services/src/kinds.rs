@@ -103,7 +103,8 @@ pub enum Probe {
         method: &'static str,
         /// Statuses that count as healthy.
         ok_status: Vec<u16>,
-        /// A header whose presence proves the server is what we think (S3: `x-amz-request-id`), if any.
+        /// A header whose presence proves the server is what we think, if any ([`crate::health::S3_PROOF`]
+        /// stands for S3's headers or its XML answers).
         expect_header: Option<&'static str>,
         /// `Authorization` header value, if any.
         #[serde(skip)]

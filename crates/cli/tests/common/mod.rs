@@ -84,3 +84,52 @@ pub(crate) fn ensure_jsipfs() -> PathBuf {
     *done = true;
     bin
 }
+
+/// The interpreter of `dir/.venv`, creating the venv and installing `dir/requirements.txt` when missing or
+/// stale (a stamp holds the installed requirements). Fails loudly: a missing peer is a failed test, never a
+/// skipped one. `what` names the tests in the message when python3 is missing.
+pub(crate) fn venv_python(dir: &Path, what: &str) -> PathBuf {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = dir.join(".venv");
+    let py = venv.join("bin/python");
+    let requirements = std::fs::read_to_string(dir.join("requirements.txt")).unwrap();
+    let stamp = venv.join("installed-requirements.txt");
+    if py.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str())
+    {
+        return py;
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!(
+                "python3 is needed for {what} (Debian: apt-get install python3 python3-venv): {e}"
+            )
+        });
+    assert!(
+        status.success(),
+        "python3 -m venv {} failed",
+        venv.display()
+    );
+    let status = Command::new(&py)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(dir.join("requirements.txt"))
+        .status()
+        .expect("pip of the venv runs");
+    assert!(
+        status.success(),
+        "pip install -r {}/requirements.txt failed",
+        dir.display()
+    );
+    std::fs::write(&stamp, requirements).unwrap();
+    py
+}
