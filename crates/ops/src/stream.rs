@@ -8,6 +8,7 @@
 
 use std::io::Write;
 
+use bytes::Bytes;
 use ipfs_kit_content::{car, export};
 
 use crate::mfs::{self, MfsPath};
@@ -16,22 +17,27 @@ use crate::{Kit, OpContext, OpError};
 /// Bytes of read-ahead used when streaming a file from the embedded store.
 pub const READ_AHEAD: usize = export::READ_AHEAD;
 
-/// Copy `reader`'s range to `out`, reporting progress against its known length.
+/// Where a byte stream goes chunk by chunk, zero-copy: each chunk is a slice of a block (or of
+/// the external node's response) that the sink may keep.
+pub type ChunkSink<'a> = dyn FnMut(Bytes) -> std::io::Result<()> + 'a;
+
+/// Hand `reader`'s range to `out` (pipelined read-ahead), reporting progress against its known
+/// length.
 fn copy_file<S: ipfs_kit_content::BlockSource + ?Sized>(
     mut reader: export::FileReader<'_, S>,
-    out: &mut dyn Write,
+    out: &mut ChunkSink<'_>,
     cx: &OpContext,
 ) -> Result<u64, OpError> {
     let total = reader.end().saturating_sub(reader.position());
     let mut done = 0u64;
     cx.progress(0, Some(total), "bytes");
-    while let Some(chunk) = reader.next_chunk()? {
+    reader.for_each_chunk(|chunk| {
         cx.check()?;
-        out.write_all(&chunk)?;
         done += chunk.len() as u64;
+        out(chunk)?;
         cx.progress(done, Some(total), "bytes");
-    }
-    Ok(done)
+        Ok::<_, OpError>(())
+    })
 }
 
 /// Write the file at `path` (a CID or `/ipfs/…` path), from `offset`, at most `length` bytes, to
@@ -42,6 +48,18 @@ pub fn cat(
     offset: u64,
     length: Option<u64>,
     out: &mut dyn Write,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
+    cat_chunks(kit, path, offset, length, &mut |b| out.write_all(&b), cx)
+}
+
+/// [`cat`] handing the bytes over as chunks, without copying them.
+pub fn cat_chunks(
+    kit: &Kit,
+    path: &str,
+    offset: u64,
+    length: Option<u64>,
+    out: &mut ChunkSink<'_>,
     cx: &OpContext,
 ) -> Result<u64, OpError> {
     if let Some(k) = kit.kubo() {
@@ -70,6 +88,18 @@ pub fn files_read(
     out: &mut dyn Write,
     cx: &OpContext,
 ) -> Result<u64, OpError> {
+    files_read_chunks(kit, path, offset, count, &mut |b| out.write_all(&b), cx)
+}
+
+/// [`files_read`] handing the bytes over as chunks, without copying them.
+pub fn files_read_chunks(
+    kit: &Kit,
+    path: &str,
+    offset: u64,
+    count: Option<u64>,
+    out: &mut ChunkSink<'_>,
+    cx: &OpContext,
+) -> Result<u64, OpError> {
     let path = MfsPath::parse(path)?;
     if let Some(k) = kit.kubo() {
         let mut q = vec![("arg", path.display()), ("offset", offset.to_string())];
@@ -95,7 +125,13 @@ pub fn dag_export(
 ) -> Result<u64, OpError> {
     let cid = ipfs_kit_content::parse_cid(root)?;
     if let Some(k) = kit.kubo() {
-        return remote_copy(k, "dag/export", &[("arg", cid.to_string())], out, cx);
+        return remote_copy(
+            k,
+            "dag/export",
+            &[("arg", cid.to_string())],
+            &mut |b| out.write_all(&b),
+            cx,
+        );
     }
     let mut counted = Counted { out, done: 0, cx };
     let r = car::export_dag(kit.repo()?.blocks(), &cid, &mut counted);
@@ -132,7 +168,7 @@ fn remote_copy(
     k: &ipfs_kit_clients::KuboClient,
     command: &str,
     query: &[(&str, String)],
-    out: &mut dyn Write,
+    out: &mut ChunkSink<'_>,
     cx: &OpContext,
 ) -> Result<u64, OpError> {
     let handle = tokio::runtime::Handle::try_current().map_err(|_| {
@@ -150,8 +186,8 @@ fn remote_copy(
         cx.progress(0, None, "bytes");
         while let Some(chunk) = body.chunk().await.map_err(|e| crate::remote::err(k, e))? {
             cx.check()?;
-            out.write_all(&chunk)?;
             done += chunk.len() as u64;
+            out(chunk)?;
             cx.progress(done, None, "bytes");
         }
         Ok(done)
@@ -175,7 +211,7 @@ fn remote_tar(
         .unwrap_or_default();
     let q = [("arg", full.clone())];
     if kubo_name == name {
-        return remote_copy(k, "get", &q, out, cx);
+        return remote_copy(k, "get", &q, &mut |b| out.write_all(&b), cx);
     }
     let handle = tokio::runtime::Handle::try_current().map_err(|_| {
         OpError::new(

@@ -192,10 +192,9 @@ fn file<S: BlockSource + ?Sized>(
     if !out.respond(head) {
         return Ok(());
     }
-    let mut reader = export::cat(src, &cid, offset, Some(len))?.with_read_ahead(export::READ_AHEAD);
-    while let Some(chunk) = reader.next_chunk()? {
-        out.send(chunk).map_err(io_gone)?;
-    }
+    export::cat(src, &cid, offset, Some(len))?
+        .with_read_ahead(export::READ_AHEAD)
+        .for_each_chunk(|chunk| out.send(chunk).map_err(io_gone))?;
     Ok(())
 }
 

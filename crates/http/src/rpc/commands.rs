@@ -678,7 +678,7 @@ async fn cat(c: Call) -> Reply {
     Ok(
         blocking_stream(&c, StreamKind::Bytes, Some(total), move |kit, w, cx| {
             for (cid, off, len) in plan {
-                stream::cat(kit, &cid, off, len, w, cx)?;
+                stream::cat_chunks(kit, &cid, off, len, &mut |b| w.send_bytes(b), cx)?;
             }
             Ok(())
         })
@@ -1432,7 +1432,14 @@ async fn files_read(c: Call) -> Reply {
     }
     Ok(
         blocking_stream(&c, StreamKind::Bytes, None, move |kit, w, cx| {
-            stream::files_read(kit, &path, offset as u64, count.map(|n| n as u64), w, cx)?;
+            stream::files_read_chunks(
+                kit,
+                &path,
+                offset as u64,
+                count.map(|n| n as u64),
+                &mut |b| w.send_bytes(b),
+                cx,
+            )?;
             Ok(())
         })
         .await,

@@ -246,6 +246,15 @@ impl ChunkWriter {
         self.tx.blocking_send(Chunk::Data(data)).map_err(|_| gone())
     }
 
+    /// Hand `data` to the connection as is, after what is buffered (blocking, zero-copy).
+    pub(crate) fn send_bytes(&mut self, data: Bytes) -> std::io::Result<()> {
+        self.flush_blocking()?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.tx.blocking_send(Chunk::Data(data)).map_err(|_| gone())
+    }
+
     /// Write one JSON line (blocking).
     pub(crate) fn emit<T: Serialize>(&mut self, value: &T) -> std::io::Result<()> {
         serde_json::to_writer(&mut self.buf, value).map_err(std::io::Error::other)?;
