@@ -8,21 +8,21 @@ pub mod alerts;
 pub mod cache;
 mod error;
 pub mod events;
-pub mod home;
 pub mod health;
+pub mod home;
 pub mod kinds;
 pub mod manager;
 pub mod metrics;
+pub mod process;
 pub mod record;
 pub mod registry;
-pub mod process;
 pub mod supervisor;
 
 pub use error::{Error, Result};
 pub use events::{Event, EventBus, EventKind};
 pub use home::Home;
+pub use manager::{ServiceStats, ServiceStatus, Services, StorageUse, SystemHealth};
 pub use record::{Class, RestartMode, RestartPolicy, ServiceKind, ServiceRecord};
 pub use supervisor::{
     Desired, ExitInfo, LaunchSpec, ProcRecord, ProcState, ProcStatus, Supervisor, SupervisorConfig,
 };
-pub use manager::{ServiceStats, ServiceStatus, Services, StorageUse, SystemHealth};
