@@ -471,7 +471,7 @@ impl ClusterClient {
 
     fn build(base: String, addr: String, transport: Transport) -> Result<ClusterClient, Error> {
         let url = Url::parse(&base).map_err(|_| Error::InvalidAddress(addr.clone()))?;
-        let mut b = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+        let mut b = crate::http_client_builder().connect_timeout(Duration::from_secs(5));
         match transport {
             Transport::Tcp => b = b.tcp_nodelay(true),
             #[cfg(unix)]

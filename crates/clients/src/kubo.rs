@@ -97,7 +97,7 @@ impl KuboClient {
     /// a URL (`http://127.0.0.1:5001`) or `host:port`.
     pub fn new(addr: &str) -> Result<KuboClient, Error> {
         let base = base_url(addr)?;
-        let http = reqwest::Client::builder()
+        let http = crate::http_client_builder()
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
             .build()

@@ -7,3 +7,15 @@ pub mod kubo;
 
 pub use cluster::ClusterClient;
 pub use kubo::KuboClient;
+
+/// A reqwest client builder with TLS ready: reqwest is built with `rustls-no-provider`, so the one crypto
+/// provider (ring; no aws-lc is built) is installed process-wide here before any client exists. Every HTTP
+/// client of the workspace starts from this.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // an error means another provider was installed first: that one is used, which is fine
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}

@@ -62,7 +62,9 @@ async fn main() {
     let app = ipfs_kit_http::gateway::router(kit.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let url = format!("http://{addr}/ipfs/{cid}");
-    let client = reqwest::Client::new();
+    let client = ipfs_kit_clients::http_client_builder()
+        .build()
+        .expect("client");
     for run in 0..4 {
         let t = Instant::now();
         let mut resp = client.get(&url).send().await.expect("GET");

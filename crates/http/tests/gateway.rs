@@ -32,7 +32,7 @@ async fn start() -> Gw {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::builder()
+    let client = ipfs_kit_clients::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

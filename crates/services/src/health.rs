@@ -62,12 +62,12 @@ pub fn latency_score(ms: u64) -> u8 {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    ipfs_kit_clients::http_client_builder()
         .timeout(PROBE_TIMEOUT)
         .connect_timeout(PROBE_TIMEOUT)
         .no_proxy()
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .unwrap_or_default()
 }
 
 /// Runs `probe` and reports what happened. Never fails: an error is an unhealthy result with the reason.
@@ -177,14 +177,29 @@ async fn body(
 }
 
 fn unreachable(url: &str, e: reqwest::Error) -> String {
-    if url.starts_with("https://") && !e.is_timeout() {
-        format!(
-            "{url}: {e} (this build of ipfs-kit has no TLS support yet, so HTTPS endpoints cannot be probed)"
-        )
-    } else if e.is_connect() {
-        format!("nothing answers at {url}: {e}")
+    // reqwest's Display stops at the outermost error; the cause (refused, TLS handshake, certificate) is inside
+    let mut why = e.to_string();
+    let mut refused = false;
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        why = format!("{why}: {s}");
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            refused |= matches!(
+                io.kind(),
+                ConnectionRefused
+                    | ConnectionReset
+                    | HostUnreachable
+                    | NetworkUnreachable
+                    | AddrNotAvailable
+            );
+        }
+        src = s.source();
+    }
+    if e.is_connect() && refused {
+        format!("nothing answers at {url}: {why}")
     } else {
-        format!("{url}: {e}")
+        format!("{url}: {why}")
     }
 }
 
@@ -449,6 +464,40 @@ mod tests {
         ));
         assert_eq!(xml_element(missing, "Code"), Some("NoSuchBucket"));
         assert_eq!(xml_element(missing, "HostId"), None);
+    }
+
+    #[tokio::test]
+    async fn https_speaks_tls_and_reports_the_handshake_failure() {
+        // a plain-HTTP server: the TLS client hello gets garbage back, so the handshake must fail with a TLS
+        // error (a build without TLS would fail before connecting, naming the scheme)
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let h = check(&Probe::Http {
+            url: format!("https://127.0.0.1:{port}/"),
+            method: "GET",
+            ok_status: vec![200],
+            expect_header: None,
+            authorization: None,
+        })
+        .await;
+        assert!(!h.healthy);
+        let d = h.detail.to_ascii_lowercase();
+        assert!(
+            // rustls: the server's bytes are not a TLS record
+            d.contains("corrupt message") || d.contains("handshake") || d.contains("certificate"),
+            "{}",
+            h.detail
+        );
+        assert!(!d.contains("scheme"), "{}", h.detail);
     }
 
     #[test]
