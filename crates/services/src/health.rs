@@ -500,6 +500,136 @@ mod tests {
         assert!(!d.contains("scheme"), "{}", h.detail);
     }
 
+    /// A one-request-per-connection HTTP server answering every request with `status` and `body`, after
+    /// checking the request with `check`.
+    async fn serve(
+        status: u16,
+        body: &'static str,
+        check: fn(&str) -> bool,
+    ) -> (u16, tokio::task::JoinHandle<()>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let h = tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let (status, body) = if check(&req) {
+                    (status, body)
+                } else {
+                    (400, "unexpected request")
+                };
+                let _ = s
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        (port, h)
+    }
+
+    // Cluster's answers as recorded/reconstructed for the Cluster client's tests (their sources are in
+    // crates/clients/tests/fixtures/cluster/README.md).
+    const CLUSTER_ID: &str = include_str!("../../clients/tests/fixtures/cluster/id.json");
+    const CLUSTER_401: &str =
+        include_str!("../../clients/tests/fixtures/cluster/error_401_access_denied.json");
+    // A real Lotus node's answer to Filecoin.Version, as published in GetBlock's Lotus API docs.
+    const LOTUS_VERSION: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"Version":"1.28.0+mainnet","APIVersion":131840,"BlockDelay":30}}"#;
+
+    #[tokio::test]
+    async fn cluster_probe_reads_the_peer_and_reports_refused_credentials() {
+        let (port, _h) = serve(200, CLUSTER_ID, |r| {
+            r.starts_with("GET /id ")
+                && r.to_ascii_lowercase()
+                    .contains("authorization: basic dxnlcjpwyxnz")
+        })
+        .await;
+        let p = Probe::ClusterId {
+            api: format!("/ip4/127.0.0.1/tcp/{port}"),
+            basic_auth: Some("user:pass".into()),
+        };
+        let h = check(&p).await;
+        assert!(h.healthy, "{h:?}");
+        assert_eq!(
+            h.info["id"],
+            "12D3KooWB6cxrTahCGu4T1vLeJTsSU3fHnWJsrig6bNi8afVEekm"
+        );
+        let (port, _h) = serve(401, CLUSTER_401, |_| true).await;
+        let h = check(&Probe::ClusterId {
+            api: format!("127.0.0.1:{port}"),
+            basic_auth: Some("user:wrong".into()),
+        })
+        .await;
+        assert!(!h.healthy && h.detail.contains("401"), "{h:?}");
+    }
+
+    #[tokio::test]
+    async fn follower_socket_probe_speaks_http_over_the_unix_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("api-socket");
+        let l = tokio::net::UnixListener::bind(&sock).unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("GET /id HTTP/1.0"));
+            let resp =
+                format!("HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n{CLUSTER_ID}");
+            s.write_all(resp.as_bytes()).await.unwrap();
+        });
+        let h = check(&Probe::UnixHttpGet {
+            socket: sock.clone(),
+            path: "/id".into(),
+        })
+        .await;
+        assert!(h.healthy, "{h:?}");
+        assert_eq!(
+            h.info["id"],
+            "12D3KooWB6cxrTahCGu4T1vLeJTsSU3fHnWJsrig6bNi8afVEekm"
+        );
+        std::fs::remove_file(&sock).unwrap();
+        let h = check(&Probe::UnixHttpGet {
+            socket: sock,
+            path: "/id".into(),
+        })
+        .await;
+        assert!(!h.healthy && h.detail.contains("nothing answers"), "{h:?}");
+    }
+
+    #[tokio::test]
+    async fn lotus_probe_calls_filecoin_version_with_the_token() {
+        let (port, _h) = serve(200, LOTUS_VERSION, |r| {
+            r.starts_with("POST /rpc/v0 ")
+                && r.contains("\"method\":\"Filecoin.Version\"")
+                && r.to_ascii_lowercase().contains("authorization: bearer tok")
+        })
+        .await;
+        let h = check(&Probe::LotusVersion {
+            url: format!("http://127.0.0.1:{port}/rpc/v0"),
+            token: Some("tok".into()),
+        })
+        .await;
+        assert!(h.healthy, "{h:?}");
+        assert_eq!(h.info["Version"], "1.28.0+mainnet");
+        let (port, _h) = serve(
+            200,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"boom"}}"#,
+            |_| true,
+        )
+        .await;
+        let h = check(&Probe::LotusVersion {
+            url: format!("http://127.0.0.1:{port}/rpc/v0"),
+            token: None,
+        })
+        .await;
+        assert!(!h.healthy && h.detail.contains("boom"), "{h:?}");
+    }
+
     #[test]
     fn scores() {
         assert_eq!(latency_score(3), 100);
