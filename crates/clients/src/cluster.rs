@@ -961,50 +961,16 @@ fn pin_target(target: &str) -> Result<Vec<&str>, Error> {
 
 /// The base URL and transport for a multiaddr, URL or `host:port`.
 fn parse_address(addr: &str) -> Result<(String, Transport), Error> {
-    let bad = || Error::InvalidAddress(addr.to_string());
     let a = addr.trim();
-    if let Some(rest) = a.strip_prefix("http://").or(a.strip_prefix("https://")) {
-        if rest.is_empty() || Url::parse(a).is_err() {
-            return Err(bad());
-        }
-        return Ok((a.trim_end_matches('/').to_string(), Transport::Tcp));
-    }
     if let Some(path) = a.strip_prefix("/unix") {
         if !path.starts_with('/') || path.len() < 2 {
-            return Err(bad());
+            return Err(Error::InvalidAddress(addr.to_string()));
         }
         return Ok((String::new(), Transport::Unix(path.into())));
     }
-    if a.starts_with('/') {
-        let parts: Vec<&str> = a.split('/').skip(1).collect();
-        let (proto, host, tcp, port) = match parts.as_slice() {
-            [proto, host, tcp, port, ..] => (*proto, *host, *tcp, *port),
-            _ => return Err(bad()),
-        };
-        if tcp != "tcp" || port.parse::<u16>().is_err() {
-            return Err(bad());
-        }
-        let scheme = match parts.get(4) {
-            None | Some(&"http") => "http",
-            Some(&"https") | Some(&"tls") => "https",
-            Some(_) => return Err(bad()),
-        };
-        let host = match proto {
-            "ip4" if host.parse::<std::net::Ipv4Addr>().is_ok() => host.to_string(),
-            "ip6" if host.parse::<std::net::Ipv6Addr>().is_ok() => format!("[{host}]"),
-            "dns" | "dns4" | "dns6" if !host.is_empty() => host.to_string(),
-            _ => return Err(bad()),
-        };
-        return Ok((format!("{scheme}://{host}:{port}"), Transport::Tcp));
-    }
-    match a.rsplit_once(':') {
-        Some((host, port))
-            if !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok() =>
-        {
-            Ok((format!("http://{a}"), Transport::Tcp))
-        }
-        _ => Err(bad()),
-    }
+    crate::kubo::base_url(a)
+        .map(|base| (base, Transport::Tcp))
+        .map_err(|_| Error::InvalidAddress(addr.to_string()))
 }
 
 #[cfg(test)]

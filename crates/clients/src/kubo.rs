@@ -699,15 +699,16 @@ fn boundary() -> String {
     format!("ipfs-kit-{a:016x}{:016x}", h2.finish())
 }
 
-/// `http://host:port` for a multiaddr, URL or `host:port`.
-fn base_url(addr: &str) -> Result<String, Error> {
+/// `http://host:port` (or `https://` for `/https` and `/tls` multiaddrs) for a multiaddr, URL or `host:port`:
+/// the address forms Kubo's and Cluster's tools accept.
+pub(crate) fn base_url(addr: &str) -> Result<String, Error> {
     let bad = || Error::InvalidAddress(addr.to_string());
     let addr = addr.trim();
     if let Some(rest) = addr
         .strip_prefix("http://")
         .or(addr.strip_prefix("https://"))
     {
-        if rest.is_empty() {
+        if rest.is_empty() || reqwest::Url::parse(addr).is_err() {
             return Err(bad());
         }
         return Ok(addr.trim_end_matches('/').to_string());
@@ -735,7 +736,9 @@ fn base_url(addr: &str) -> Result<String, Error> {
         return Ok(format!("{scheme}://{host}:{port}"));
     }
     match addr.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+        Some((host, port))
+            if !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok() =>
+        {
             Ok(format!("http://{addr}"))
         }
         _ => Err(bad()),
