@@ -5,42 +5,15 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 mod common;
+use common::{json_at as ok, kit_at as kit};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipfs-kit");
-
-fn kit(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("IPFS_KIT_API")
-        .env("IPFS_KIT_LOG", "warn")
-        .env("HOME", home.parent().unwrap())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-/// `ipfs-kit --json ARGS`, which must succeed, as JSON.
-fn ok(home: &Path, args: &[&str]) -> Value {
-    let mut a = vec!["--json"];
-    a.extend_from_slice(args);
-    let out = kit(home, &a);
-    assert!(
-        out.status.success(),
-        "ipfs-kit {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
 
 /// `ipfs-kit --json ARGS`, which must fail, as the JSON error.
 fn err(home: &Path, args: &[&str]) -> Value {

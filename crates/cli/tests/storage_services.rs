@@ -15,15 +15,14 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 mod common;
 use common::Server;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ipfs-kit");
+use common::json_at as ok;
 
 /// tests/storage: the pinned storage servers.
 fn storage_dir() -> PathBuf {
@@ -81,35 +80,6 @@ fn http(port: u16, method: &str, path: &str) -> String {
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
     answer
-}
-
-fn kit(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("IPFS_KIT_API")
-        .env("IPFS_KIT_LOG", "warn")
-        // no ~/.s3cfg or other user configuration leaks in
-        .env("HOME", home.parent().unwrap())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-/// `ipfs-kit --json ARGS`, which must succeed, as JSON.
-fn ok(home: &Path, args: &[&str]) -> Value {
-    let mut a = vec!["--json"];
-    a.extend_from_slice(args);
-    let out = kit(home, &a);
-    assert!(
-        out.status.success(),
-        "ipfs-kit {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// `service add NAME KIND --set K=V …`.

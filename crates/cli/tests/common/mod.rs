@@ -133,3 +133,33 @@ pub(crate) fn venv_python(dir: &Path, what: &str) -> PathBuf {
     std::fs::write(&stamp, requirements).unwrap();
     py
 }
+
+/// `ipfs-kit --home HOME ARGS`, with `HOME` set to the kit home's parent so no user configuration
+/// (`~/.s3cfg`, `~/.ipfs`) leaks in, and no `IPFS_KIT_API` from the environment.
+pub(crate) fn kit_at(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ipfs-kit"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("IPFS_KIT_API")
+        .env("IPFS_KIT_LOG", "warn")
+        .env("HOME", home.parent().unwrap())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// `ipfs-kit --json ARGS` on `home` (see [`kit_at`]), which must succeed, as JSON.
+pub(crate) fn json_at(home: &Path, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    let out = kit_at(home, &a);
+    assert!(
+        out.status.success(),
+        "ipfs-kit {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
