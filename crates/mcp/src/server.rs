@@ -87,7 +87,7 @@ impl Default for McpOptions {
         McpOptions {
             filter: ToolFilter::all(),
             conformance_fixtures: false,
-            page_size: 100,
+            page_size: 500,
         }
     }
 }
