@@ -701,7 +701,7 @@ fn boundary() -> String {
 
 /// `http://host:port` (or `https://` for `/https` and `/tls` multiaddrs) for a multiaddr, URL or `host:port`:
 /// the address forms Kubo's and Cluster's tools accept.
-pub(crate) fn base_url(addr: &str) -> Result<String, Error> {
+pub fn base_url(addr: &str) -> Result<String, Error> {
     let bad = || Error::InvalidAddress(addr.to_string());
     let addr = addr.trim();
     if let Some(rest) = addr

@@ -6,7 +6,7 @@ pub mod cluster;
 pub mod kubo;
 
 pub use cluster::ClusterClient;
-pub use kubo::KuboClient;
+pub use kubo::{KuboClient, base_url};
 
 /// A reqwest client builder with TLS ready: reqwest is built with `rustls-no-provider`, so the one crypto
 /// provider (ring; no aws-lc is built) is installed process-wide here before any client exists. Every HTTP

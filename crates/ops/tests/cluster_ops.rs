@@ -7,6 +7,8 @@
 #[path = "../../clients/tests/support/cluster_server.rs"]
 mod cluster_server;
 
+#[path = "support/temp_home.rs"]
+mod temp_home;
 use std::path::PathBuf;
 
 use cluster_server::{Behaviour, ClusterServer, PASSWORD, USER, basic, token};
@@ -383,36 +385,7 @@ async fn nothing_answering_is_daemon_unavailable_naming_the_address() {
 /// Runs [`in_temp_home`] in a child process whose `HOME` is a temporary directory.
 #[test]
 fn addresses_and_credentials_from_the_kit_config() {
-    let tmp = tempfile::tempdir().unwrap();
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "in_temp_home",
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("HOME", &home)
-    .env("CLUSTER_OPS_TEMP_HOME", &home);
-    for v in [
-        "IPFS_PATH",
-        "IPFS_CLUSTER_PATH",
-        "LOTUS_PATH",
-        "HF_TOKEN_PATH",
-        "HF_HOME",
-        "IPFS_KIT_HOME",
-    ] {
-        cmd.env_remove(v);
-    }
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    temp_home::run_in_temp_home("CLUSTER_OPS_TEMP_HOME");
 }
 
 #[tokio::test]

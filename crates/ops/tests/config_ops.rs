@@ -4,6 +4,8 @@
 //! The store reads `HOME` (and `IPFS_PATH`, …) from the environment, so the checks run in a child process whose
 //! environment points at a temporary directory.
 
+#[path = "support/temp_home.rs"]
+mod temp_home;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -104,36 +106,7 @@ fn get_path<'a>(doc: &'a Value, dotted: &str) -> &'a Value {
 /// environment would need `unsafe`, and the real home must never be touched).
 #[test]
 fn config_toolset_through_the_catalogue() {
-    let tmp = tempfile::tempdir().unwrap();
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "in_temp_home",
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("HOME", &home)
-    .env("CONFIG_OPS_TEMP_HOME", &home);
-    for v in [
-        "IPFS_PATH",
-        "IPFS_CLUSTER_PATH",
-        "LOTUS_PATH",
-        "HF_TOKEN_PATH",
-        "HF_HOME",
-        "IPFS_KIT_HOME",
-    ] {
-        cmd.env_remove(v);
-    }
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    temp_home::run_in_temp_home("CONFIG_OPS_TEMP_HOME");
 }
 
 #[test]

@@ -278,27 +278,9 @@ fn greeting_probe(rec: &ServiceRecord, default_port: u16, banner: &'static str) 
     })
 }
 
-/// A multiaddr or URL → `http://host:port` base URL.
+/// A multiaddr, URL or `host:port` → base URL, parsed as the Kubo and Cluster clients parse addresses.
 pub(crate) fn http_base(addr: &str) -> Result<String> {
-    if addr.starts_with("http://") || addr.starts_with("https://") {
-        return Ok(addr.trim_end_matches('/').to_string());
-    }
-    if addr.starts_with('/') {
-        let m = ipfs_kit_config::maddr::parse(addr).map_err(|e| Error::invalid("address", e))?;
-        let (Some(host), Some(port)) = (m.host(), m.tcp_port()) else {
-            return Err(Error::invalid(
-                "address",
-                format!("{addr} has no host and TCP port"),
-            ));
-        };
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host
-        };
-        return Ok(format!("http://{host}:{port}"));
-    }
-    Ok(format!("http://{}", addr.trim_end_matches('/')))
+    ipfs_kit_clients::base_url(addr).map_err(|e| Error::invalid("address", e.to_string()))
 }
 
 /// The config kind's string value at a JSON pointer.
