@@ -814,3 +814,68 @@ fn the_other_endpoints_answer_in_kubos_shape() {
     let log = d.log();
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// Flip one byte of `marker` where it is stored in the repo's packs (the daemon keeps running and
+/// reads the damaged bytes from the page cache).
+fn damage_stored(home: &Path, marker: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let packs = home.join("repo/blocks/packs");
+    for entry in std::fs::read_dir(&packs).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        if let Some(at) = bytes.windows(marker.len()).position(|w| w == marker) {
+            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.write_all_at(&[bytes[at + 3] ^ 0x04], (at + 3) as u64)
+                .unwrap();
+            return;
+        }
+    }
+    panic!("{} not found in {packs:?}", String::from_utf8_lossy(marker));
+}
+
+#[test]
+fn damaged_blocks_are_refused_and_hash_on_read_is_a_kit_setting() {
+    let home = tempfile::tempdir().unwrap();
+    let marker = b"bytes that will be damaged on disk, one bit of them";
+    let cid = {
+        let d = Daemon::start(home.path());
+        let cfg = d.post("/api/v0/config/show").json();
+        assert_eq!(cfg["Datastore"]["HashOnRead"], false, "{cfg}");
+        let added = add_raw(&d, "", &[("file", "f", "application/octet-stream", marker)]).json();
+        let cid = added["Hash"].as_str().unwrap().to_string();
+        damage_stored(home.path(), marker);
+        // Checked against the CRC stored with the block: an error naming it, not the bytes.
+        let r = d.post(&format!("/api/v0/cat?arg={cid}"));
+        let text = String::from_utf8_lossy(&r.body).to_string();
+        assert!(!r.body.windows(8).any(|w| w == &marker[..8]), "{text}");
+        assert!(
+            text.contains("corrupt") && text.contains(&cid),
+            "{} {text}",
+            r.status
+        );
+        cid
+    };
+    // The killed daemon's api file names its old port.
+    std::fs::remove_file(home.path().join("repo/api")).unwrap();
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    std::fs::write(
+        home.path().join("config/kit.toml"),
+        "[datastore]\nhash_on_read = true\n",
+    )
+    .unwrap();
+    let d = Daemon::start(home.path());
+    let cfg = d.post("/api/v0/config/show").json();
+    assert_eq!(cfg["Datastore"]["HashOnRead"], true, "{cfg}");
+    let r = d.post(&format!("/api/v0/cat?arg={cid}"));
+    assert!(String::from_utf8_lossy(&r.body).contains("corrupt"));
+    // `repo verify` re-hashes whatever the setting; without `TE: trailers` the client gets
+    // every line, then a broken transfer (the error).
+    let r = d.post("/api/v0/repo/verify");
+    assert!(!r.complete);
+    let v = r.lines();
+    assert!(
+        v.iter()
+            .any(|l| l["Msg"].as_str().unwrap_or("").contains("was corrupt")),
+        "{v:?}"
+    );
+}

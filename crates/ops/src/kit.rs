@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 use ipfs_kit_clients::KuboClient;
 use ipfs_kit_repo::Repo;
 
+use crate::KitConfig;
 use crate::mfs::Mfs;
 use crate::{ErrorCode, OpError};
 
@@ -43,10 +44,13 @@ pub enum Node {
 
 impl Kit {
     /// Open the kit rooted at `home` (created if missing) and take the lock of its repo
-    /// (`home/repo`). A repo held by another process is a [`ErrorCode::RepoLocked`] error.
+    /// (`home/repo`), with the settings of its [`KitConfig`]. A repo held by another process is a
+    /// [`ErrorCode::RepoLocked`] error.
     pub fn open(home: &Path) -> Result<Kit, OpError> {
         std::fs::create_dir_all(home)?;
+        let cfg = KitConfig::load(home)?;
         let repo = Repo::open(home.join("repo"))?;
+        repo.blocks().set_hash_on_read(cfg.hash_on_read);
         let mfs = Mfs::open(&repo)?;
         Ok(Kit {
             inner: Arc::new(Inner {

@@ -25,6 +25,7 @@ mod error;
 pub mod ipns;
 pub mod keystore;
 mod kit;
+mod kit_config;
 pub mod mfs;
 mod operation;
 mod ops;
@@ -34,6 +35,7 @@ pub mod stream;
 pub use catalogue::{Catalogue, ToolInfo};
 pub use error::{ErrorCode, OpError};
 pub use kit::{Kit, Node};
+pub use kit_config::{KIT_CONFIG_FILE, KitConfig};
 pub use operation::{
     BoxFuture, DynOperation, InputStream, OpContext, OpMeta, Operation, Progress, Toolset,
 };

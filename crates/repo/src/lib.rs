@@ -43,7 +43,10 @@ use pins::Set;
 use walk::{Check, incomplete, walk_dag};
 
 /// The repo format version this build reads and writes.
-pub const REPO_VERSION: u32 = 2;
+pub const REPO_VERSION: u32 = 3;
+/// The older version this build opens and upgrades in place: version 2 packs hold records
+/// without a CRC, still read (re-hashed) and compacted into CRC records by GC.
+const UPGRADES_FROM: u32 = 2;
 
 /// Default `StorageMax` (Kubo's default `Datastore.StorageMax`, 10 GB).
 pub const DEFAULT_STORAGE_MAX: u64 = 10_000_000_000;
@@ -167,7 +170,9 @@ impl Repo {
         fs::create_dir_all(&path).map_err(|e| Error::io("create", &path, e))?;
         let lock = take_lock(&path)?;
         let vpath = path.join("version");
+        let mut upgrade = false;
         match fs::read_to_string(&vpath) {
+            Ok(v) if v.trim() == UPGRADES_FROM.to_string() => upgrade = true,
             Ok(v) => {
                 if v.trim() != REPO_VERSION.to_string() {
                     return Err(Error::UnsupportedVersion {
@@ -187,6 +192,11 @@ impl Repo {
         let gc = Arc::new(GcLock::default());
         let blocks = Blockstore::open(bdir, Arc::clone(&gc))?;
         let pins = PinStore::open(&path.join("pins.redb"))?;
+        if upgrade {
+            // The blockstore has recorded where its CRC packs start: the upgrade is done.
+            write_atomic(&path, "version", format!("{REPO_VERSION}\n").as_bytes())?;
+            tracing::info!(path = %path.display(), "repo upgraded to version {REPO_VERSION}");
+        }
         Ok(Repo {
             path,
             gc,

@@ -750,8 +750,33 @@ fn a_version_1_repo_is_refused() {
     match Repo::open(dir.path()) {
         Err(Error::UnsupportedVersion {
             found, expected, ..
-        }) => assert_eq!((found.as_str(), expected), ("1", 2)),
+        }) => assert_eq!(
+            (found.as_str(), expected),
+            ("1", ipfs_kit_repo::REPO_VERSION)
+        ),
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
     assert!(!dir.path().join("blocks").exists());
+}
+
+#[test]
+fn a_version_2_repo_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, all) = {
+        let repo = Repo::open(dir.path()).unwrap();
+        let dag = put_dag(&repo, 2, 3);
+        repo.pin_add(&dag.0, true, "").unwrap();
+        dag
+    };
+    std::fs::write(dir.path().join("version"), "2\n").unwrap();
+    let repo = Repo::open(dir.path()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("version")).unwrap(),
+        format!("{}\n", ipfs_kit_repo::REPO_VERSION)
+    );
+    for c in &all {
+        repo.blocks().get(c).unwrap();
+    }
+    assert!(repo.pin_verify().unwrap().iter().all(|p| p.ok));
+    assert_eq!(repo.pins().recursive().unwrap(), vec![root]);
 }

@@ -3,13 +3,10 @@
 //! embedded repo (its address in `<home>/repo/api`, as Kubo's CLI uses `$IPFS_PATH/api`), or the
 //! embedded node itself (`--embedded` forces it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ipfs_kit_clients::KuboClient;
-use ipfs_kit_ops::{ErrorCode, Kit, OpError};
-
-/// The kit config file, relative to the home.
-pub(crate) const CONFIG_FILE: &str = "config/kit.toml";
+use ipfs_kit_ops::{ErrorCode, KIT_CONFIG_FILE, Kit, KitConfig, OpError};
 
 /// What picked the node, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +65,7 @@ fn external(home: &Path, api: &str, source: Source, debug: bool) -> anyhow::Resu
     let client = KuboClient::new(api).map_err(|e| {
         let from = match source {
             Source::Flag => "--api / IPFS_KIT_API".to_string(),
-            Source::Config => home.join(CONFIG_FILE).display().to_string(),
+            Source::Config => home.join(KIT_CONFIG_FILE).display().to_string(),
             Source::RunningDaemon => home.join("repo").join("api").display().to_string(),
         };
         OpError::new(ErrorCode::ConfigInvalid, format!("{e} (from {from})")).with("api", api)
@@ -87,65 +84,5 @@ fn external(home: &Path, api: &str, source: Source, debug: bool) -> anyhow::Resu
 
 /// `[ipfs] api` from the kit config file, if the file exists and sets it.
 fn config_api(home: &Path) -> anyhow::Result<Option<String>> {
-    let path: PathBuf = home.join(CONFIG_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(OpError::new(
-                ErrorCode::ConfigInvalid,
-                format!("cannot read {}: {e}", path.display()),
-            )
-            .with("path", path.display().to_string())
-            .into());
-        }
-    };
-    let bad = |why: String| {
-        OpError::new(
-            ErrorCode::ConfigInvalid,
-            format!("{} is not a valid kit config: {why}", path.display()),
-        )
-        .with("path", path.display().to_string())
-    };
-    let table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let Some(ipfs) = table.get("ipfs") else {
-        return Ok(None);
-    };
-    let ipfs = ipfs
-        .as_table()
-        .ok_or_else(|| bad("[ipfs] must be a table".into()))?;
-    match ipfs.get("api") {
-        None => Ok(None),
-        Some(toml::Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
-        Some(_) => {
-            Err(bad("[ipfs] api must be a non-empty string (a multiaddr or URL)".into()).into())
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_file_selects_and_rejects() {
-        let home = tempfile::tempdir().unwrap();
-        assert_eq!(config_api(home.path()).unwrap(), None);
-        std::fs::create_dir_all(home.path().join("config")).unwrap();
-        let f = home.path().join(CONFIG_FILE);
-        std::fs::write(&f, "[ipfs]\napi = \"/ip4/127.0.0.1/tcp/5001\"\n").unwrap();
-        assert_eq!(
-            config_api(home.path()).unwrap().as_deref(),
-            Some("/ip4/127.0.0.1/tcp/5001")
-        );
-        std::fs::write(&f, "[ipfs\napi = 1").unwrap();
-        let e = config_api(home.path()).unwrap_err();
-        let op = e.downcast_ref::<OpError>().unwrap();
-        assert_eq!(op.code, ErrorCode::ConfigInvalid);
-        assert!(op.message.contains("kit.toml"), "{}", op.message);
-        std::fs::write(&f, "[ipfs]\napi = 5001\n").unwrap();
-        assert!(config_api(home.path()).is_err());
-        std::fs::write(&f, "[other]\nx = 1\n").unwrap();
-        assert_eq!(config_api(home.path()).unwrap(), None);
-    }
+    Ok(KitConfig::load(home)?.api)
 }

@@ -1731,6 +1731,9 @@ async fn config_show(c: Call) -> Reply {
     {
         cfg["Identity"] = json!({"PeerID": s(&id, "id")});
     }
+    if let Ok(repo) = c.state.kit.repo() {
+        cfg["Datastore"] = json!({"HashOnRead": repo.blocks().hash_on_read()});
+    }
     Ok(reply::single(&cfg))
 }
 

@@ -159,6 +159,7 @@ async fn dispatch(State(state): State<RpcState>, request: Request) -> Response {
             body,
             _guard: done,
             trailers_ok,
+            abort: None,
         })
     })
 }

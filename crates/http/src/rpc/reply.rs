@@ -376,6 +376,8 @@ pub(crate) struct Guarded<G> {
     pub(crate) body: Body,
     pub(crate) _guard: G,
     pub(crate) trailers_ok: bool,
+    /// The stream error to abort with once what came before it is flushed.
+    pub(crate) abort: Option<String>,
 }
 
 impl<G: Unpin> HttpBody for Guarded<G> {
@@ -386,6 +388,9 @@ impl<G: Unpin> HttpBody for Guarded<G> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        if let Some(message) = self.abort.take() {
+            return Poll::Ready(Some(Err(axum::Error::new(std::io::Error::other(message)))));
+        }
         let trailers_ok = self.trailers_ok;
         match Pin::new(&mut self.body).poll_frame(cx) {
             Poll::Ready(Some(Ok(f))) if f.is_trailers() && !trailers_ok => {
@@ -395,7 +400,12 @@ impl<G: Unpin> HttpBody for Guarded<G> {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("error")
                     .to_string();
-                Poll::Ready(Some(Err(axum::Error::new(std::io::Error::other(message)))))
+                // Yield once before aborting: hyper flushes what it has buffered (the status
+                // line and every line so far) when the body is pending, so the client gets them
+                // before the broken transfer, instead of an empty reply.
+                self.abort = Some(message);
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
             other => other,
         }
