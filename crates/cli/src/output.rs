@@ -78,3 +78,20 @@ pub(crate) fn byte_bar(wanted: Option<bool>, total: Option<u64>) -> ProgressBar 
     }
     bar
 }
+
+/// A spinner on stderr for a wait counted in milliseconds against a limit (a daemon coming up
+/// until its start timeout); hidden when stderr is not a terminal or the output is JSON.
+pub(crate) fn wait_bar(wanted: bool, what: &str) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::no_length();
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {msg}: {pos}/{len} ms (Ctrl-C gives up)")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}

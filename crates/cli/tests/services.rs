@@ -457,6 +457,54 @@ fn bad_services_give_clear_errors_and_never_hang_in_starting() {
     assert_eq!(s["services"][0]["status"], "stopped", "{s}");
     assert!(has_event(&home, "mute", "unhealthy"));
 
+    // Ctrl-C while a start waits for health gives up at once and stops the daemon it started
+    ok(
+        &home,
+        &[
+            "service",
+            "set",
+            "mute",
+            "--field",
+            "start_timeout_ms=60000",
+        ],
+    );
+    let child = Command::new(BIN)
+        .args(["--json", "--home"])
+        .arg(&home)
+        .args(["service", "start", "mute"])
+        .env("HOME", home.parent().unwrap())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ok(&home, &["service", "status", "mute", "--fresh"])["services"][0]["process"]["status"]
+        != "running"
+    {
+        assert!(Instant::now() < deadline, "mute never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let t = Instant::now();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    assert!(!out.status.success());
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(e["error_code"], "CANCELLED", "{e}");
+    let s = ok(&home, &["service", "status", "mute", "--fresh"]);
+    assert_eq!(s["services"][0]["status"], "stopped", "{s}");
+
     // storage services have no process
     ok(
         &home,

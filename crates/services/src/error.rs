@@ -86,6 +86,12 @@ pub enum Error {
         /// What happened (exit status, last log lines, timeout).
         message: String,
     },
+    /// The caller gave up on a start while it waited for health; the daemon was stopped.
+    #[error("{service}: start cancelled while waiting for its health probe; it was stopped")]
+    Cancelled {
+        /// The service.
+        service: String,
+    },
     /// A remote API (health probe, storage endpoint) could not be reached or answered badly.
     #[error("{service}: {message}")]
     Unreachable {

@@ -21,7 +21,7 @@ pub mod supervisor;
 pub use error::{Error, Result};
 pub use events::{Event, EventBus, EventKind};
 pub use home::Home;
-pub use manager::{ServiceStats, ServiceStatus, Services, StorageUse, SystemHealth};
+pub use manager::{ServiceStats, ServiceStatus, Services, StartWatch, StorageUse, SystemHealth};
 pub use record::{Class, RestartMode, RestartPolicy, ServiceKind, ServiceRecord};
 pub use supervisor::{
     Desired, ExitInfo, LaunchSpec, ProcRecord, ProcState, ProcStatus, Supervisor, SupervisorConfig,

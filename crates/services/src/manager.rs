@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -106,6 +107,24 @@ pub struct ServiceStats {
     pub now: Option<Sample>,
     /// The series recorded by the supervisor (`ipfs-kit daemon`): recent points and min/max/avg.
     pub recorded: Query<Sample>,
+}
+
+/// What a caller sees of a start while the daemon comes up: progress and a way to give up.
+#[derive(Clone, Copy, Default)]
+pub struct StartWatch<'a> {
+    /// Called before each health probe with (milliseconds waited, the start timeout in ms).
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Send + Sync)>,
+    /// Set to give up: the daemon being started is stopped and the start is [`Error::Cancelled`].
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl std::fmt::Debug for StartWatch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartWatch")
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
 }
 
 /// The services of one kit home. Cheap to clone (shared inside).
@@ -453,8 +472,14 @@ impl Services {
     /// (here or adopted) is success. A daemon that exits, or stays unhealthy past its `start_timeout_ms`,
     /// is an [`Error::Start`] and is left stopped, never "starting".
     pub async fn start(&self, name: &str) -> Result<ServiceStatus> {
+        self.start_watched(name, StartWatch::default()).await
+    }
+
+    /// [`Services::start`], reporting the wait for health to `watch` and giving up when it is
+    /// cancelled (the daemon being started is then stopped; dependencies already healthy stay up).
+    pub async fn start_watched(&self, name: &str, watch: StartWatch<'_>) -> Result<ServiceStatus> {
         let mut seen = BTreeSet::new();
-        self.start_inner(name, &mut seen).await?;
+        self.start_inner(name, &mut seen, watch).await?;
         self.status(name, true).await
     }
 
@@ -462,6 +487,7 @@ impl Services {
         &'a self,
         name: &'a str,
         seen: &'a mut BTreeSet<String>,
+        watch: StartWatch<'a>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
         Box::pin(async move {
             if !seen.insert(name.to_owned()) {
@@ -474,7 +500,7 @@ impl Services {
             let spec = self.launch_spec(&rec)?;
             for dep in self.dependencies(&rec)? {
                 if dep.kind.class() == Class::Daemon {
-                    self.start_inner(&dep.name, seen).await?;
+                    self.start_inner(&dep.name, seen, watch).await?;
                 }
             }
             self.invalidate(name);
@@ -486,14 +512,31 @@ impl Services {
             }
             self.check_ports(&rec)?;
             self.inner.supervisor.start(spec).await?;
-            self.wait_ready(&rec).await
+            self.wait_ready(&rec, watch).await
         })
     }
 
-    async fn wait_ready(&self, rec: &ServiceRecord) -> Result<()> {
+    async fn wait_ready(&self, rec: &ServiceRecord, watch: StartWatch<'_>) -> Result<()> {
         let probe = kinds::spec(rec.kind).probe(rec, &self.ctx())?;
-        let deadline = Instant::now() + Duration::from_millis(rec.start_timeout_ms);
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(rec.start_timeout_ms);
         loop {
+            if let Some(p) = watch.progress {
+                p(started.elapsed().as_millis() as u64, rec.start_timeout_ms);
+            }
+            if watch.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+                let _ = self
+                    .inner
+                    .supervisor
+                    .stop(
+                        &rec.name,
+                        Some(Duration::from_millis(rec.restart.stop_timeout_ms)),
+                    )
+                    .await;
+                return Err(Error::Cancelled {
+                    service: rec.name.clone(),
+                });
+            }
             let h = health::check(&probe).await;
             if h.healthy {
                 self.note_health(&rec.name, h);
@@ -596,10 +639,19 @@ impl Services {
 
     /// Stops then starts a daemon.
     pub async fn restart(&self, name: &str) -> Result<ServiceStatus> {
+        self.restart_watched(name, StartWatch::default()).await
+    }
+
+    /// [`Services::restart`], its start watched as in [`Services::start_watched`].
+    pub async fn restart_watched(
+        &self,
+        name: &str,
+        watch: StartWatch<'_>,
+    ) -> Result<ServiceStatus> {
         let rec = self.inner.registry.get(name)?;
         self.launch_spec(&rec)?;
         self.stop(name).await?;
-        self.start(name).await
+        self.start_watched(name, watch).await
     }
 
     /// The status of `name`: from the metadata cache when younger than [`STATUS_TTL`] unless `fresh`; a fresh

@@ -7,7 +7,7 @@ use ipfs_kit_ops::{Kit, OpContext, OpError};
 use serde_json::{Map, Value, json};
 
 use super::call;
-use crate::output::print_json;
+use crate::output::{print_json, wait_bar};
 
 /// `ipfs-kit service`: register, start, stop and watch daemons and storage services.
 #[derive(Debug, Subcommand)]
@@ -312,8 +312,31 @@ pub(crate) async fn run(kit: &Kit, cmd: ServiceCommand, json: bool) -> anyhow::R
     Ok(w.flush()?)
 }
 
+/// Start, stop or restart: a spinner while the daemon comes up, and Ctrl-C gives up on the wait
+/// (the daemon being started is then stopped, as an MCP client's cancellation does).
 async fn lifecycle(kit: &Kit, op: &str, name: &str, json: bool) -> anyhow::Result<()> {
-    let out = call(kit, op, json!({ "name": name }), &OpContext::default()).await?;
+    let bar = wait_bar(
+        !json,
+        &format!("waiting for {name} to answer its health probe"),
+    );
+    let b = bar.clone();
+    let cx = OpContext::with_progress(move |p| {
+        if let Some(t) = p.total {
+            b.set_length(t);
+        }
+        b.set_position(p.done);
+    });
+    let run = call(kit, op, json!({ "name": name }), &cx);
+    tokio::pin!(run);
+    let out = tokio::select! {
+        out = &mut run => out,
+        _ = tokio::signal::ctrl_c() => {
+            cx.cancel();
+            run.await
+        }
+    };
+    bar.finish_and_clear();
+    let out = out?;
     if json {
         return print_json(&out);
     }

@@ -72,6 +72,9 @@ impl From<SvcError> for OpError {
             SvcError::Unsupported { service, .. } => {
                 OpError::new(ErrorCode::Unsupported, msg).with("service", service)
             }
+            SvcError::Cancelled { service } => {
+                OpError::new(ErrorCode::Cancelled, msg).with("service", service)
+            }
             SvcError::Start { service, .. } | SvcError::Unreachable { service, .. } => {
                 OpError::new(ErrorCode::DaemonUnavailable, msg).with("service", service)
             }
@@ -371,6 +374,20 @@ impl Operation for ServiceStatusOp {
     }
 }
 
+/// Run `f` with the call's watch of a start: progress in milliseconds waited out of the start timeout
+/// (`notifications/progress` in MCP), and the call's cancellation.
+async fn watched<T>(
+    cx: &OpContext,
+    f: impl AsyncFnOnce(ipfs_kit_services::StartWatch<'_>) -> T,
+) -> T {
+    let progress = |waited: u64, timeout: u64| cx.progress(waited, Some(timeout), "ms");
+    f(ipfs_kit_services::StartWatch {
+        progress: Some(&progress),
+        cancel: Some(cx.cancel_flag()),
+    })
+    .await
+}
+
 macro_rules! lifecycle_op {
     ($ty:ident, $name:literal, $title:literal, $desc:literal, $destructive:expr, $method:ident) => {
         #[doc = concat!("`", $name, "`.")]
@@ -390,12 +407,23 @@ macro_rules! lifecycle_op {
                 &self,
                 kit: &Kit,
                 i: NameInput,
-                _cx: &OpContext,
+                cx: &OpContext,
             ) -> Result<ServiceStatus, OpError> {
-                Ok(kit.services()?.$method(&i.name).await?)
+                let svc = kit.services()?;
+                Ok(lifecycle_op!(@call svc, $method, &i.name, cx)?)
             }
         }
     };
+    (@call $svc:ident, start, $name:expr, $cx:ident) => {
+        watched($cx, async |w| $svc.start_watched($name, w).await).await
+    };
+    (@call $svc:ident, restart, $name:expr, $cx:ident) => {
+        watched($cx, async |w| $svc.restart_watched($name, w).await).await
+    };
+    (@call $svc:ident, stop, $name:expr, $cx:ident) => {{
+        let _ = $cx;
+        $svc.stop($name).await
+    }};
 }
 
 lifecycle_op!(
@@ -405,7 +433,8 @@ lifecycle_op!(
     "Start a daemon as a supervised child process (own process group, logs in ~/.ipfs_kit/logs/<name>.log): \
      dependencies first (cluster after ipfs), its ports checked first, and wait until its health probe answers. \
      A daemon already running is adopted, never started twice. A daemon that exits or stays unhealthy past its \
-     start timeout is an error and is left stopped.",
+     start timeout is an error and is left stopped. The wait reports progress (milliseconds of the start \
+     timeout) and a cancelled call stops the daemon it was starting.",
     false,
     start
 );
