@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use ipfs_kit_ops::{Catalogue, Kit, OpContext};
+use ipfs_kit_ops::{Catalogue, Kit, OpContext, Selection};
 use serde_json::{Value, json};
 
 use crate::cli::{Cli, Command, ToolCommand};
@@ -19,7 +19,6 @@ mod content;
 mod daemon;
 mod files;
 mod mcp;
-mod node;
 mod service;
 
 /// Largest JSON input `tool call -` reads from standard input (files go by path, not inline).
@@ -55,10 +54,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     {
         return tool_list(toolsets, *read_only, json);
     }
-    let selection = node::Selection {
+    let selection = Selection {
         api: cli.api.clone(),
         embedded: cli.embedded,
-        debug: cli.debug,
         // A second daemon must not drive the first one: it reports the locked repo instead.
         follow_daemon: !matches!(cli.command, Command::Daemon(_)),
     };
@@ -67,7 +65,13 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let kit = if matches!(cli.command, Command::Service(_) | Command::Status { .. }) {
         Kit::detached(&home)
     } else {
-        node::open(&home, &selection)?
+        let (kit, source) = Kit::select(&home, &selection)?;
+        if cli.debug
+            && let Some(k) = kit.kubo()
+        {
+            eprintln!("using the node at {} ({})", k.base_url(), source.why());
+        }
+        kit
     };
     match cli.command {
         Command::Tool(ToolCommand::Call { name, input }) => {

@@ -810,6 +810,18 @@ fn node_selection_precedence() {
         e["error"].as_str().unwrap().contains("127.0.0.1:3"),
         "flag: {e}"
     );
+    // --debug says which node and why.
+    let out = Command::new(BIN)
+        .args(["--home", h, "--debug", "tool", "call", "ipfs_version"])
+        .env_remove("IPFS_KIT_API")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("using the node at http://127.0.0.1:1")
+            && err.contains("configured in the kit config"),
+        "{err}"
+    );
     let mut embedded = call.to_vec();
     embedded.push("--embedded");
     let (okay, v) = named(&embedded, Some(&dead(2)));

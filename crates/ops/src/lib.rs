@@ -30,6 +30,7 @@ pub mod mfs;
 mod operation;
 mod ops;
 mod remote;
+mod select;
 pub mod stream;
 
 pub use catalogue::{Catalogue, ToolInfo};
@@ -40,3 +41,4 @@ pub use operation::{
     BoxFuture, DynOperation, InputStream, OpContext, OpMeta, Operation, Progress, Toolset,
 };
 pub use ops::*;
+pub use select::{NodeSource, Selection};
