@@ -50,6 +50,11 @@ assert.equal(bigAdded.size > big.length, true, 'add size is the DAG size')
 report.add.big_v1 = (await ipfs.add(big, { cidVersion: 1 })).cid.toString()
 report.add.big_raw_chunked = (await ipfs.add(big, { rawLeaves: true, chunker: 'size-1024' })).cid.toString()
 report.add.small_wrapped = (await ipfs.add({ path: 'small.txt', content: small }, { wrapWithDirectory: true })).cid.toString()
+// Mode and mtime go in the part's field name; the daemon echoes them and the client parses them back.
+const withMeta = await ipfs.add({ content: small, mode: 0o644, mtime: { secs: 1700000000, nsecs: 5 } })
+assert.equal(withMeta.mode, 0o644, 'the mode comes back')
+assert.deepEqual(withMeta.mtime, { secs: 1700000000, nsecs: 5 }, 'the mtime comes back')
+report.add.small_meta = withMeta.cid.toString()
 const progress = []
 await ipfs.add(big, { progress: (bytes) => progress.push(bytes) })
 assert.equal(progress.at(-1), big.length, 'last progress event counts every byte')

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 mod common;
 use common::{ensure_interop, interop_dir};
@@ -364,6 +364,9 @@ fn kubo_rpc_client_against_the_daemon() {
         cli_cid(&cli, &["--raw-leaves", "--chunker", "size-1024", &big])
     );
     assert_eq!(add["small_wrapped"], cli_cid(&cli, &["-w", &small]));
+    // Echoed, not stored: as in Kubo, a part's mode and mtime enter the DAG only with
+    // preserve-mode / preserve-mtime (or --mode / --mtime), which the client did not ask for.
+    assert_eq!(add["small_meta"], add["small"]);
     assert_eq!(add["tree"], cli_cid(&cli, &["-r", &treep]));
     assert_eq!(
         add["tree_wrapped_v1"],
@@ -877,5 +880,73 @@ fn damaged_blocks_are_refused_and_hash_on_read_is_a_kit_setting() {
         v.iter()
             .any(|l| l["Msg"].as_str().unwrap_or("").contains("was corrupt")),
         "{v:?}"
+    );
+}
+
+#[test]
+fn add_echoes_each_top_level_entrys_mode_and_mtime_like_kubo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(tmp.path());
+    // Mode and mtime from the parts (`file?mode=…&mtime=…`) come back on every event of their top-level
+    // entry, as Kubo echoes them ("0" and octal digits); not for a request wrapped in a directory.
+    let meta = |query: &str| {
+        add_raw(
+            &d,
+            query,
+            &[
+                (
+                    "file?mode=0755&mtime=1700000000&mtime-nsecs=5",
+                    "m",
+                    "application/x-directory",
+                    b"",
+                ),
+                ("file", "m/a.txt", "application/octet-stream", b"aaa"),
+                (
+                    "file?mode=644&mtime=42",
+                    "solo.bin",
+                    "application/octet-stream",
+                    &bytes(600_000, 9),
+                ),
+                ("file", "plain.txt", "application/octet-stream", b"p"),
+            ],
+        )
+        .lines()
+    };
+    let events = meta("progress=true");
+    let by = |name: &str, hashed: bool| {
+        events
+            .iter()
+            .filter(|e| e["Name"] == name && e.get("Hash").is_some() == hashed)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for e in by("m", true).iter().chain(&by("m/a.txt", true)) {
+        assert_eq!(
+            (&e["Mode"], &e["Mtime"], &e["MtimeNsecs"]),
+            (&json!("0755"), &json!(1_700_000_000), &json!(5)),
+            "{e}"
+        );
+    }
+    let solo = by("solo.bin", true);
+    assert_eq!(
+        (&solo[0]["Mode"], &solo[0]["Mtime"]),
+        (&json!("0644"), &json!(42))
+    );
+    assert!(solo[0].get("MtimeNsecs").is_none(), "{}", solo[0]);
+    let progress = by("solo.bin", false);
+    assert!(progress.len() >= 2, "{events:?}");
+    assert!(
+        progress
+            .iter()
+            .all(|e| e["Mode"] == "0644" && e["Mtime"] == 42)
+    );
+    let plain = by("plain.txt", true);
+    assert!(plain[0].get("Mode").is_none() && plain[0].get("Mtime").is_none());
+    let wrapped = meta("wrap-with-directory=true");
+    assert!(
+        wrapped
+            .iter()
+            .all(|e| e.get("Mode").is_none() && e.get("Mtime").is_none()),
+        "{wrapped:?}"
     );
 }

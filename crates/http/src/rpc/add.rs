@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ipfs_kit_content::import::{
-    AddFlags, AddedEntry, Control, EntryData, TreeImport, clean_components,
+    AddFlags, AddedEntry, Control, EntryData, EntryMeta, TreeImport, clean_components,
 };
 use ipfs_kit_content::{BlockSink, CidBase, NullSink, format_cid};
 use ipfs_kit_ops::{Kit, OpContext, OpError};
@@ -28,10 +28,75 @@ struct AddEvent<'a> {
     bytes: u64,
     #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     size: Option<String>,
+    #[serde(flatten)]
+    top: TopMeta,
 }
 
-fn is_zero(v: &u64) -> bool {
-    *v == 0
+fn is_zero<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// The mode and mtime a top-level entry's part carried (`file?mode=0644&mtime=…`). Kubo echoes them
+/// on every event of that entry (its files, directories and progress), the mode as `"0"` and octal
+/// digits; none when the request is wrapped in a directory, or for a directory no part described.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+struct TopMeta {
+    #[serde(
+        rename = "Mode",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "octal"
+    )]
+    mode: Option<u32>,
+    #[serde(rename = "Mtime", skip_serializing_if = "is_zero")]
+    mtime: i64,
+    #[serde(rename = "MtimeNsecs", skip_serializing_if = "is_zero")]
+    mtime_nsecs: u32,
+}
+
+fn octal<S: serde::Serializer>(mode: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("0{:o}", mode.unwrap_or_default()))
+}
+
+impl TopMeta {
+    fn of(meta: &EntryMeta) -> TopMeta {
+        TopMeta {
+            mode: meta.mode.filter(|&m| m != 0),
+            mtime: meta.mtime.map_or(0, |m| m.seconds),
+            mtime_nsecs: meta.mtime.and_then(|m| m.nanos).unwrap_or(0),
+        }
+    }
+}
+
+/// Each top-level entry's [`TopMeta`], by name, as its part arrives, and the one of the part being
+/// imported (a file's events come while its part is imported; a directory's at the end, by name).
+#[derive(Debug, Default)]
+struct TopLevel {
+    wrapped: bool,
+    by_name: std::collections::HashMap<String, TopMeta>,
+    current: TopMeta,
+}
+
+impl TopLevel {
+    /// A part arrives: remember its meta if it is a top-level entry (a nameless part is the one
+    /// top-level file of its request), and make its top-level entry's meta the current one.
+    fn part(&mut self, name: &str, meta: &EntryMeta) {
+        if self.wrapped {
+            return;
+        }
+        if !name.contains('/') {
+            self.by_name.insert(name.to_string(), TopMeta::of(meta));
+        }
+        self.current = self.of(name);
+    }
+
+    fn of(&self, name: &str) -> TopMeta {
+        let top = name.split('/').next().unwrap_or_default();
+        self.by_name.get(top).copied().unwrap_or_default()
+    }
+
+    fn event(&self, name: &str, is_dir: bool) -> TopMeta {
+        if is_dir { self.of(name) } else { self.current }
+    }
 }
 
 /// Kubo reports progress every 256 KiB of a file (`progressReaderIncrement`).
@@ -168,6 +233,7 @@ fn send(w: &Shared, ev: &AddEvent<'_>) -> std::io::Result<()> {
 struct Progress<'a> {
     inner: &'a mut PartFeed,
     name: String,
+    top: TopMeta,
     w: Shared,
     done: u64,
     last: u64,
@@ -191,6 +257,7 @@ impl Read for Progress<'_> {
                     hash: None,
                     bytes: self.done,
                     size: None,
+                    top: self.top,
                 },
             )?;
         }
@@ -219,6 +286,10 @@ fn import(
     };
     let control = Control::new().with_cancel(cx.cancel_arc());
     let mut tree = TreeImport::new(&opts, sink, &control).map_err(OpError::from)?;
+    let tops = std::cell::RefCell::new(TopLevel {
+        wrapped: plan.flags.wrap_with_directory.unwrap_or(false),
+        ..TopLevel::default()
+    });
     let emit = |e: AddedEntry, is_dir: bool| -> ipfs_kit_content::Result<()> {
         if plan.silent && !is_dir {
             return Ok(());
@@ -230,6 +301,7 @@ fn import(
                 hash: Some(format_cid(&e.cid, plan.base)),
                 bytes: 0,
                 size: Some(e.size.to_string()),
+                top: tops.borrow().event(&e.path, is_dir),
             },
         )
         .map_err(ipfs_kit_content::Error::Io)
@@ -239,6 +311,7 @@ fn import(
     while let Some(head) = feed.next_part().map_err(io_rpc)? {
         cx.check()?;
         let name = clean_components(&head.path).join("/");
+        tops.borrow_mut().part(&name, &head.meta);
         match head.kind {
             PartKind::Dir => tree
                 .add(&head.path, EntryData::Dir, head.meta, &mut |e, d| {
@@ -269,9 +342,11 @@ fn import(
             }
             PartKind::File => {
                 if plan.progress {
+                    let top = tops.borrow().current;
                     let mut reader = Progress {
                         inner: &mut feed,
                         name,
+                        top,
                         w: Arc::clone(w),
                         done: 0,
                         last: 0,
