@@ -634,7 +634,8 @@ async fn tar_and_codec_formats() {
     let r = gw
         .get(&format!("/ipfs/{docs}?format=ipns-record"), &[])
         .await;
-    assert_eq!(r.status(), StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("is not an IPNS link"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -809,6 +810,92 @@ async fn ipns_paths() {
     let r = gw.get("/ipns/example.org/", &[]).await;
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     assert!(r.text().await.unwrap().contains("DNSLink"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipns_records_are_served_and_verify_with_the_js_ipns_library() {
+    ensure_interop();
+    let gw = start().await;
+    let (root, _) = gw.add_site().await;
+    let out = Catalogue::standard()
+        .require("ipfs_name_publish")
+        .unwrap()
+        .call(
+            &gw.kit,
+            json!({"path": format!("/ipfs/{root}"), "ttl": "90s"}),
+            &OpContext::default(),
+        )
+        .await
+        .unwrap();
+    let name = out["name"].as_str().unwrap().to_string();
+    let r = gw
+        .get(&format!("/ipns/{name}?format=ipns-record"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(h(&r, "content-type"), "application/vnd.ipfs.ipns-record");
+    assert_eq!(h(&r, "x-content-type-options"), "nosniff");
+    assert_eq!(h(&r, "cache-control"), "public, max-age=90");
+    assert!(
+        h(&r, "content-disposition")
+            .starts_with(&format!("attachment; filename=\"{name}.ipns-record\"")),
+        "{}",
+        h(&r, "content-disposition")
+    );
+    let etag = h(&r, "etag");
+    let record = r.bytes().await.unwrap();
+    // The npm `ipns` library validates it for the name (V2 signature, validity, V1/V2 agreement).
+    let file = gw.home.path().join("served.ipns-record");
+    std::fs::write(&file, &record).unwrap();
+    let out = Command::new("node")
+        .arg(interop_dir().join("ipns-verify.mjs"))
+        .arg(&file)
+        .arg(&name)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["value"], format!("/ipfs/{root}"), "{verdict}");
+    // The same through Accept, a 304 on its Etag, and ?filename=.
+    let r = gw
+        .get(
+            &format!("/ipns/{name}"),
+            &[("accept", "application/vnd.ipfs.ipns-record")],
+        )
+        .await;
+    assert_eq!(r.bytes().await.unwrap(), record);
+    let r = gw
+        .get(
+            &format!("/ipns/{name}?format=ipns-record"),
+            &[("if-none-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(h(&r, "etag"), etag);
+    let r = gw
+        .get(
+            &format!("/ipns/{name}?format=ipns-record&filename=mine.bin"),
+            &[],
+        )
+        .await;
+    assert!(h(&r, "content-disposition").contains("filename=\"mine.bin\""));
+    // No record below a name, none for names this node did not publish, none for DNSLink names.
+    for (path, status) in [
+        (format!("/ipns/{name}/docs?format=ipns-record"), StatusCode::BAD_REQUEST),
+        (
+            "/ipns/k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8?format=ipns-record"
+                .to_string(),
+            StatusCode::NOT_FOUND,
+        ),
+        ("/ipns/example.org?format=ipns-record".to_string(), StatusCode::BAD_REQUEST),
+    ] {
+        let r = gw.get(&path, &[]).await;
+        assert_eq!(r.status(), status, "{path}: {}", r.text().await.unwrap());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -782,29 +782,7 @@ pub fn resolve(store: &RecordStore, name: &str, recursive: bool) -> Result<Strin
             Some((f, r)) => (f, Some(r)),
             None => (body, None),
         };
-        let pid = keystore::parse_peer_id(first).map_err(|_| {
-            OpError::new(
-                ErrorCode::DaemonUnavailable,
-                format!(
-                    "{first:?} is not an IPNS key name; resolving DNSLink names needs a networked node \
-                     (run with --api pointing at Kubo)"
-                ),
-            )
-            .with("name", first)
-        })?;
-        let bytes = store.get(&pid)?.ok_or_else(|| {
-            OpError::new(
-                ErrorCode::NotFound,
-                format!(
-                    "no IPNS record for {} on this node: the embedded node resolves only names it \
-                     published (use --api with Kubo to resolve others)",
-                    keystore::ipns_name(&pid)
-                ),
-            )
-            .with("name", keystore::ipns_name(&pid))
-        })?;
-        let record = verify_record(&bytes, &pid, SystemTime::now())
-            .map_err(|e| OpError::from(e).with("name", keystore::ipns_name(&pid)))?;
+        let (_, record) = local_record(store, first)?;
         let mut next = record.value.trim_end_matches('/').to_string();
         if let Some(r) = rest.filter(|r| !r.is_empty()) {
             next.push('/');
@@ -819,6 +797,35 @@ pub fn resolve(store: &RecordStore, name: &str, recursive: bool) -> Result<Strin
         "more than {MAX_RESOLVE_DEPTH} /ipns/ hops: giving up (a cycle?)"
     ))
     .with("name", name))
+}
+
+/// The signed record of `name` (an IPNS key name, `k51…` or a peer ID) from the local store, as
+/// stored, once it verifies; [`ErrorCode::NotFound`] for a name this node did not publish.
+pub fn local_record(store: &RecordStore, name: &str) -> Result<(Vec<u8>, Record), OpError> {
+    let pid = keystore::parse_peer_id(name).map_err(|_| {
+        OpError::new(
+            ErrorCode::DaemonUnavailable,
+            format!(
+                "{name:?} is not an IPNS key name; resolving DNSLink names needs a networked node \
+                 (run with --api pointing at Kubo)"
+            ),
+        )
+        .with("name", name)
+    })?;
+    let bytes = store.get(&pid)?.ok_or_else(|| {
+        OpError::new(
+            ErrorCode::NotFound,
+            format!(
+                "no IPNS record for {} on this node: the embedded node resolves only names it \
+                 published (use --api with Kubo to resolve others)",
+                keystore::ipns_name(&pid)
+            ),
+        )
+        .with("name", keystore::ipns_name(&pid))
+    })?;
+    let record = verify_record(&bytes, &pid, SystemTime::now())
+        .map_err(|e| OpError::from(e).with("name", keystore::ipns_name(&pid)))?;
+    Ok((bytes, record))
 }
 
 /// `/ipns/<name>[/rest]` for a bare name or an `/ipns/` path.

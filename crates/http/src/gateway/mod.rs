@@ -294,6 +294,18 @@ async fn handle_inner(gw: &Gateway, req: Request) -> Result<Response, GwError> {
         return Ok(r);
     }
     let mut greq = GwRequest::parse(&req)?;
+    if matches!(greq.format, request::Format::IpnsRecord) {
+        let kit = gw.kit.clone();
+        let method_head = greq.method_head;
+        return match tokio::task::spawn_blocking(move || ipns_record(&kit, &greq)).await {
+            Ok(Ok(head)) => Ok(head_response(head, method_head, Body::empty())),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(GwError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the gateway worker failed",
+            )),
+        };
+    }
     if greq.namespace == Namespace::Ipns {
         resolve_ipns(gw, &mut greq).await?;
     }
@@ -369,16 +381,82 @@ async fn run(kit: Kit, greq: GwRequest) -> Response {
             );
         }
     };
+    head_response(
+        head,
+        method_head,
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(brx)),
+    )
+}
+
+/// The response of a head; `stream` is its body when the worker streams one.
+fn head_response(head: Head, method_head: bool, stream: Body) -> Response {
     let body = match head.body {
         HeadBody::None => Body::empty(),
         HeadBody::Full(b) if !method_head => Body::from(b),
         HeadBody::Full(_) => Body::empty(),
-        HeadBody::Stream => Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(brx)),
+        HeadBody::Stream => stream,
     };
     let mut r = Response::new(body);
     *r.status_mut() = head.status;
     *r.headers_mut() = head.headers;
     r
+}
+
+/// `/ipns/{name}?format=ipns-record` (or `Accept: application/vnd.ipfs.ipns-record`): the signed
+/// record of a name this node published, verified, as it is stored. Like boxo's gateway: an
+/// attachment named `{name}.ipns-record` (or `?filename=`), an `Etag` from the record's bytes,
+/// `max-age` from its TTL (else `Last-Modified`), no path below the name.
+fn ipns_record(kit: &Kit, req: &GwRequest) -> Result<Head, GwError> {
+    use sha2::{Digest, Sha256};
+    if req.namespace != Namespace::Ipns {
+        return Err(GwError::bad_request(format!(
+            "{} is not an IPNS link",
+            req.content_path
+        )));
+    }
+    if !req.segments.is_empty() {
+        return Err(GwError::bad_request("cannot find ipns key for subpath"));
+    }
+    let name = req.ipns_name.as_deref().unwrap_or_default();
+    if ipfs_kit_ops::keystore::parse_peer_id(name).is_err() {
+        return Err(GwError::bad_request(format!(
+            "{name:?} is not an IPNS key name (only keys have records)"
+        )));
+    }
+    let (_, store) = ipfs_kit_ops::ipns::local(kit.repo()?.path());
+    let (bytes, record) = ipfs_kit_ops::ipns::local_record(&store, name)?;
+    let digest = Sha256::digest(&bytes);
+    let etag = format!("\"{}\"", hex_prefix(&digest[..8]));
+    let mut head = Head::new(StatusCode::OK);
+    head.set(header::ETAG, &etag);
+    if record.ttl_ns > 0 {
+        head.set(
+            header::CACHE_CONTROL,
+            format!("public, max-age={}", record.ttl_ns / 1_000_000_000),
+        );
+    } else {
+        head.set(
+            header::LAST_MODIFIED,
+            httpdate::fmt_http_date(std::time::SystemTime::now()),
+        );
+    }
+    if etag_matches(req, &etag) {
+        return Ok(not_modified(head));
+    }
+    let file = req
+        .query("filename")
+        .filter(|f| !f.is_empty())
+        .map_or_else(|| format!("{name}.ipns-record"), str::to_string);
+    content_disposition(&mut head, "attachment", &file);
+    head.set(header::CONTENT_TYPE, "application/vnd.ipfs.ipns-record");
+    head.set(HeaderName::from_static("x-content-type-options"), "nosniff");
+    head.set(header::CONTENT_LENGTH, bytes.len().to_string());
+    head.body = HeadBody::Full(Bytes::from(bytes));
+    Ok(head)
+}
+
+fn hex_prefix(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Serve one request on the blocking worker.
@@ -399,9 +477,9 @@ fn serve(kit: &Kit, req: &GwRequest, out: &mut Out) -> Result<(), GwError> {
         request::Format::Car(params) => trustless::car(blocks, req, &root, params, out),
         request::Format::Tar => trustless::tar(blocks, req, &root, out),
         request::Format::Codec(c) => trustless::codec(blocks, req, &root, *c, out),
-        request::Format::IpnsRecord => Err(GwError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "application/vnd.ipfs.ipns-record responses are not implemented by this gateway",
+        // answered before the name is resolved (see `ipns_record`)
+        request::Format::IpnsRecord => Err(GwError::bad_request(
+            "an IPNS record is served only for /ipns/{name}",
         )),
     }
 }
