@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
+use common::free_port;
 use common::{json_at as ok, kit_at as kit};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipfs-kit");
@@ -28,14 +29,6 @@ fn err(home: &Path, args: &[&str]) -> Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn alive(pid: u64) -> bool {

@@ -13,7 +13,7 @@
 //! Statuses younger than 5 s come from a cache, so every status here is asked for `--fresh`.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use serde_json::Value;
 
 mod common;
 use common::Server;
+use common::free_port;
 use common::json_at as ok;
 
 /// tests/storage: the pinned storage servers.
@@ -32,14 +33,6 @@ fn storage_dir() -> PathBuf {
 /// The venv's interpreter with the pinned servers installed.
 fn python() -> PathBuf {
     common::venv_python(&storage_dir(), "the storage server tests")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `python -m MODULE ARGS` from the venv, once it accepts connections on `port`.

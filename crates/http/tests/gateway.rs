@@ -83,6 +83,17 @@ impl Gw {
 
     /// The test tree: site/{www/index.html, docs/{a.txt, big.bin, rep.bin, noext, empty.txt,
     /// link -> a.txt, ODD_NAME}}; returns (root CID, local dir).
+    /// `ipfs_name_publish` with `input`; the name.
+    async fn publish(&self, input: Value) -> String {
+        let out = Catalogue::standard()
+            .require("ipfs_name_publish")
+            .unwrap()
+            .call(&self.kit, input, &OpContext::default())
+            .await
+            .unwrap();
+        out["name"].as_str().unwrap().to_string()
+    }
+
     async fn add_site(&self) -> (String, PathBuf) {
         let site = self.home.path().join("site");
         std::fs::create_dir_all(site.join("www")).unwrap();
@@ -759,17 +770,9 @@ async fn bad_input_is_a_clear_4xx() {
 async fn ipns_paths() {
     let gw = start().await;
     let (root, _) = gw.add_site().await;
-    let out = Catalogue::standard()
-        .require("ipfs_name_publish")
-        .unwrap()
-        .call(
-            &gw.kit,
-            json!({"path": format!("/ipfs/{root}/docs")}),
-            &OpContext::default(),
-        )
-        .await
-        .unwrap();
-    let name = out["name"].as_str().unwrap();
+    let name = &gw
+        .publish(json!({"path": format!("/ipfs/{root}/docs")}))
+        .await;
     let r = gw.get(&format!("/ipns/{name}/a.txt"), &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(h(&r, "cache-control"), "public, max-age=60");
@@ -817,17 +820,9 @@ async fn ipns_records_are_served_and_verify_with_the_js_ipns_library() {
     ensure_interop();
     let gw = start().await;
     let (root, _) = gw.add_site().await;
-    let out = Catalogue::standard()
-        .require("ipfs_name_publish")
-        .unwrap()
-        .call(
-            &gw.kit,
-            json!({"path": format!("/ipfs/{root}"), "ttl": "90s"}),
-            &OpContext::default(),
-        )
-        .await
-        .unwrap();
-    let name = out["name"].as_str().unwrap().to_string();
+    let name = gw
+        .publish(json!({"path": format!("/ipfs/{root}"), "ttl": "90s"}))
+        .await;
     let r = gw
         .get(&format!("/ipns/{name}?format=ipns-record"), &[])
         .await;

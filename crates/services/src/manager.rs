@@ -516,6 +516,15 @@ impl Services {
         })
     }
 
+    /// Stop a daemon whose start is given up (timed out or cancelled). A failure to stop is
+    /// logged; the caller answers with the start's own error.
+    async fn abandon_start(&self, rec: &ServiceRecord) {
+        let grace = Duration::from_millis(rec.restart.stop_timeout_ms);
+        if let Err(e) = self.inner.supervisor.stop(&rec.name, Some(grace)).await {
+            tracing::warn!(service = %rec.name, "stopping an abandoned start failed: {e}");
+        }
+    }
+
     async fn wait_ready(&self, rec: &ServiceRecord, watch: StartWatch<'_>) -> Result<()> {
         let probe = kinds::spec(rec.kind).probe(rec, &self.ctx())?;
         let started = Instant::now();
@@ -525,14 +534,7 @@ impl Services {
                 p(started.elapsed().as_millis() as u64, rec.start_timeout_ms);
             }
             if watch.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
-                let _ = self
-                    .inner
-                    .supervisor
-                    .stop(
-                        &rec.name,
-                        Some(Duration::from_millis(rec.restart.stop_timeout_ms)),
-                    )
-                    .await;
+                self.abandon_start(rec).await;
                 return Err(Error::Cancelled {
                     service: rec.name.clone(),
                 });
@@ -566,14 +568,7 @@ impl Services {
             if Instant::now() >= deadline {
                 let detail = h.detail.clone();
                 self.note_health(&rec.name, h);
-                let _ = self
-                    .inner
-                    .supervisor
-                    .stop(
-                        &rec.name,
-                        Some(Duration::from_millis(rec.restart.stop_timeout_ms)),
-                    )
-                    .await;
+                self.abandon_start(rec).await;
                 return Err(Error::Start {
                     service: rec.name.clone(),
                     message: format!(

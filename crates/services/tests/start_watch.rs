@@ -2,23 +2,18 @@
 //! was starting (here `sleep`, which never answers the Kubo probe) is stopped, and the start is
 //! `Cancelled`, well before its timeout.
 
-use std::net::TcpListener;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ipfs_kit_config::ConfigStore;
+#[path = "../../../tests/support/net.rs"]
+mod net;
+use net::free_port;
+
 use ipfs_kit_services::{
     Error, Home, ProcStatus, ServiceKind, ServiceRecord, Services, StartWatch,
 };
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_reports_progress_and_cancelling_it_stops_the_daemon() {

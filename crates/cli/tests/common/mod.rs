@@ -1,10 +1,14 @@
 //! Test support shared by the MCP harnesses: the pinned-peer directory and an HTTP server process.
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "../../../../tests/support/net.rs"]
+mod net;
+pub(crate) use net::free_port;
 
 /// tests/mcp: the pinned MCP peers (Python SDK requirements, conformance suite, Node 22).
 pub(crate) fn mcp_dir() -> PathBuf {
@@ -23,11 +27,7 @@ impl Drop for Server {
 
 /// `ipfs-kit --home HOME mcp --http 127.0.0.1:PORT [extra]`, once it accepts connections.
 pub(crate) fn start_http(home: &Path, extra: &[&str]) -> (Server, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     std::fs::create_dir_all(home).unwrap();
     let log = home.join("mcp-http.log");
     let child = Command::new(env!("CARGO_BIN_EXE_ipfs-kit"))
