@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -59,6 +60,19 @@ def timed(cmd, **kw):
     t0 = time.perf_counter()
     out = run(cmd, **kw)
     return time.perf_counter() - t0, out
+
+
+def children_cpu():
+    """CPU seconds (user + system) of the finished child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def proc_cpu(pid):
+    """CPU seconds (user + system) of a running process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def median(xs):
@@ -167,7 +181,9 @@ def main():
 
         # The bar for RPC add: CLI add of the same files into a fresh embedded repo.
         cli_home = os.path.join(work, "cli-home")
+        c0 = children_cpu()
         cli = [mbps(timed([kit, "--home", cli_home, "--embedded", "add", "-Q", p])[0]) for p in files]
+        cpu = {"CLI add": (children_cpu() - c0) / len(files)}
         rows.append(("ipfs-kit CLI", "add (persistent, synced)", median(cli)))
         shutil.rmtree(cli_home)
 
@@ -178,6 +194,7 @@ def main():
         req = {}
         for d in daemons:
             adds, cids = [], []
+            d0, c0 = proc_cpu(d.proc.pid), children_cpu()
             for p in files:
                 dt, out = timed(["curl", "-sS", "-f", "-X", "POST", "-F", f"file=@{p}",
                                  d.rpc("add", "pin=true&quieter=true")])
@@ -186,6 +203,9 @@ def main():
             if len(set(cids)) != len(cids):
                 sys.exit(f"{d.name}: distinct files gave equal CIDs {cids}")
             rows.append((d.name, "RPC add (multipart, pinned)", median(adds)))
+            if d is daemons[0]:
+                cpu["RPC add: daemon"] = (proc_cpu(d.proc.pid) - d0) / len(files)
+                cpu["RPC add: curl"] = (children_cpu() - c0) / len(files)
             cid = cids[0]
             cat_url = d.rpc("cat", f"arg={cid}")
             run(["curl", "-sS", "-f", "-X", "POST", "-o", "/dev/null", cat_url])  # warm
@@ -214,6 +234,8 @@ def main():
         k = "ipfs-kit daemon"
         print()
         print(f"RPC add / CLI add = {100 * get[(k, 'RPC add (multipart, pinned)')] / get[('ipfs-kit CLI', 'add (persistent, synced)')]:.0f} %")
+        # Both adds are CPU-bound on a small machine: what each costs, and what curl takes from the cores.
+        print("CPU per add (user + system): " + ", ".join(f"{w} {s * 1000:.0f} ms" for w, s in cpu.items()))
         if not args.no_js:
             j = daemons[1].name
             for w in ["RPC add (multipart, pinned)", "RPC cat (page cache)", "gateway GET (page cache)"]:
