@@ -950,3 +950,36 @@ fn add_echoes_each_top_level_entrys_mode_and_mtime_like_kubo() {
         "{wrapped:?}"
     );
 }
+
+#[test]
+fn repo_gc_streams_every_removed_block_past_the_report_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(tmp.path());
+    // 10,050 small files, unpinned: more blocks than the 10,000 a GC report lists.
+    let names: Vec<String> = (0..10_050).map(|i| format!("many/f{i}")).collect();
+    let bodies: Vec<Vec<u8>> = (0..10_050)
+        .map(|i| format!("gc me {i}").into_bytes())
+        .collect();
+    let parts: Vec<(&str, &str, &str, &[u8])> = names
+        .iter()
+        .zip(&bodies)
+        .map(|(n, b)| ("file", n.as_str(), "application/octet-stream", b.as_slice()))
+        .collect();
+    let r = add_raw(&d, "pin=false&quieter=true", &parts);
+    assert_eq!(r.status, 200);
+    let lines = d.post("/api/v0/repo/gc").lines();
+    let keys: std::collections::HashSet<String> = lines
+        .iter()
+        .map(|l| l["Key"]["/"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), lines.len(), "each block once");
+    assert!(lines.len() > 10_050, "{}", lines.len());
+    assert!(keys.iter().all(|k| k.starts_with("bafkrei")));
+    // Nothing left to collect. `silent` collects without a line.
+    assert!(d.post("/api/v0/repo/gc").lines().is_empty());
+    add_raw(&d, "pin=false", &parts[..3]);
+    assert!(d.post("/api/v0/refs/local").lines().len() >= 3);
+    assert!(d.post("/api/v0/repo/gc?silent=true").lines().is_empty());
+    assert!(d.post("/api/v0/refs/local").lines().is_empty());
+    assert!(d.post("/api/v0/repo/gc").lines().is_empty());
+}

@@ -334,6 +334,29 @@ async fn pin(kit: &Kit, p: PinCommand, json: bool) -> anyhow::Result<()> {
 
 async fn repo(kit: &Kit, r: RepoCommand, json: bool) -> anyhow::Result<()> {
     match r {
+        RepoCommand::Gc { quiet } if !json && kit.repo().is_ok() => {
+            // The embedded node: each removed block is printed as the sweep removes it, however
+            // many there are (the operation's report lists at most 10,000).
+            kit.blocking(move |kit| {
+                let mut w = BufWriter::new(std::io::stdout().lock());
+                let mut failed = None;
+                ipfs_kit_ops::gc_embedded(&kit, &OpContext::default(), &mut |c| {
+                    let r = if quiet {
+                        writeln!(w, "{c}")
+                    } else {
+                        writeln!(w, "removed {c}")
+                    };
+                    if let Err(e) = r {
+                        failed.get_or_insert(e);
+                    }
+                })?;
+                match failed {
+                    Some(e) => Err(e.into()),
+                    None => Ok(w.flush()?),
+                }
+            })
+            .await?;
+        }
         RepoCommand::Gc { quiet } => {
             let out = call(kit, "ipfs_repo_gc", json!({}), &OpContext::default()).await?;
             if json {

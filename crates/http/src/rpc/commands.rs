@@ -1314,15 +1314,26 @@ async fn repo_stat(c: Call) -> Reply {
     })))
 }
 
+/// Kubo's `repo/gc`: one `{"Key":{"/":cid}}` line per removed block, streamed as the sweep
+/// removes it (nothing with `silent`); a GC that cannot run is an error before any line.
 async fn repo_gc(c: Call) -> Reply {
-    let out = op(&c, "ipfs_repo_gc", json!({})).await?;
-    let lines = out["removed"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|cid| json!({"Key": cid_link(cid.as_str().unwrap_or_default())}))
-        .collect();
-    Ok(lines_response(c.cx, lines).await)
+    let silent = c.args.flag("silent", false);
+    Ok(
+        blocking_stream(&c, StreamKind::Json, None, move |kit, w, cx| {
+            let mut failed = None;
+            ipfs_kit_ops::gc_embedded(kit, cx, &mut |cid| {
+                if !silent
+                    && failed.is_none()
+                    && let Err(e) = w.emit(&json!({"Key": cid_link(&cid.to_string())}))
+                {
+                    // the client is gone: the sweep goes on, it is not undone by a hang-up
+                    failed = Some(e);
+                }
+            })?;
+            Ok(())
+        })
+        .await,
+    )
 }
 
 async fn repo_verify(c: Call) -> Reply {

@@ -57,28 +57,15 @@ impl Operation for RepoGc {
         }
         let cx = cx.clone();
         kit.blocking(move |kit| {
-            let mut removed_count = 0u64;
-            let mut progress = |p: GcProgress| match p {
-                GcProgress::Marked(n) => cx.progress(n, None, "blocks marked"),
-                GcProgress::Removed { .. } => {
-                    removed_count += 1;
-                    cx.progress(removed_count, None, "blocks removed");
+            let mut removed = Vec::new();
+            let report = gc_embedded(&kit, &cx, &mut |c| {
+                if removed.len() < GC_LIST_LIMIT {
+                    removed.push(c.to_string());
                 }
-            };
-            // The MFS lock is held across GC so no MFS change can produce blocks GC does not see
-            // as reachable (changes take the lock before the GC-shared guard: one lock order).
-            let mfs = kit.mfs()?.lock_for_gc()?;
-            let extra: Vec<_> = crate::mfs::Mfs::gc_root(&mfs)?.into_iter().collect();
-            let report = kit.repo()?.gc(&extra, &mut progress, cx.cancel_flag())?;
-            drop(mfs);
+            })?;
             Ok(GcOutput {
-                removed_count: report.removed.len() as u64,
-                removed: report
-                    .removed
-                    .iter()
-                    .take(GC_LIST_LIMIT)
-                    .map(|c| c.to_string())
-                    .collect(),
+                removed_count: report.removed,
+                removed,
                 bytes_freed: report.bytes_freed,
                 kept: report.kept,
                 cancelled: report.cancelled,
@@ -86,6 +73,32 @@ impl Operation for RepoGc {
         })
         .await
     }
+}
+
+/// Garbage-collect the embedded node's repo (blocking), handing each removed block (CIDv1 raw)
+/// to `on_removed` as it goes: the one GC behind `ipfs_repo_gc` and the daemon's streamed
+/// `repo/gc`, so neither holds every removed CID at once. Progress and cancellation come from `cx`.
+pub fn gc_embedded(
+    kit: &Kit,
+    cx: &OpContext,
+    on_removed: &mut dyn FnMut(&ipfs_kit_content::Cid),
+) -> Result<ipfs_kit_repo::GcReport, OpError> {
+    let mut removed = 0u64;
+    let mut progress = |p: GcProgress| match p {
+        GcProgress::Marked(n) => cx.progress(n, None, "blocks marked"),
+        GcProgress::Removed { cid, .. } => {
+            removed += 1;
+            on_removed(&cid);
+            cx.progress(removed, None, "blocks removed");
+        }
+    };
+    // The MFS lock is held across GC so no MFS change can produce blocks GC does not see as
+    // reachable (changes take the lock before the GC-shared guard: one lock order).
+    let mfs = kit.mfs()?.lock_for_gc()?;
+    let extra: Vec<_> = crate::mfs::Mfs::gc_root(&mfs)?.into_iter().collect();
+    let report = kit.repo()?.gc(&extra, &mut progress, cx.cancel_flag())?;
+    drop(mfs);
+    Ok(report)
 }
 
 /// `ipfs_repo_stat`.
