@@ -491,10 +491,11 @@ pub(crate) enum FilesCommand {
         #[arg(short = 'n', long)]
         count: Option<u64>,
     },
-    /// Remove a file or directory.
+    /// Remove files or directories (every path is tried; the first failure is reported at the end).
     Rm {
-        /// Absolute MFS path.
-        path: String,
+        /// Absolute MFS paths.
+        #[arg(required = true)]
+        paths: Vec<String>,
         /// Remove directories recursively.
         #[arg(short, long)]
         recursive: bool,

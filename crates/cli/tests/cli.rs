@@ -1606,6 +1606,24 @@ fn files_mfs_commands() {
     assert_eq!(k.ok(&["files", "read", "/y"]), "from ipfs");
     let (_, err) = k.fail(&["files", "rm", "/docs"], b"");
     assert!(err.contains("directory"), "{err}");
+    // Several paths: each one that can go goes, then the missing one fails the command (Kubo's
+    // t0250 "remove multiple files (with nonexistent one)"); --force succeeds on missing paths.
+    k.ok_in(&["files", "write", "-e", "/one"], b"1\n");
+    k.ok_in(&["files", "write", "-e", "/two"], b"2\n");
+    let (_, err) = k.fail(&["files", "rm", "/one", "/nonexistent", "/two"], b"");
+    assert!(err.contains("/nonexistent"), "{err}");
+    assert!(
+        !lines(&k.ok(&["files", "ls", "/"]))
+            .iter()
+            .any(|l| *l == "one" || *l == "two")
+    );
+    k.ok(&[
+        "files",
+        "rm",
+        "--force",
+        "/nonexistent",
+        "/deeply/nonexistent",
+    ]);
     let (_, err) = k.fail(&["files", "mkdir", "/a/../b"], b"");
     assert!(err.contains("invalid MFS path"), "{err}");
     k.ok(&["files", "rm", "-r", "/docs"]);

@@ -785,6 +785,24 @@ fn the_other_endpoints_answer_in_kubos_shape() {
     let v = d.post("/api/v0/version").json();
     assert!(v["Version"].is_string() && v["System"].is_string());
 
+    // files/rm of several paths removes each one it can, then answers the first failure (Kubo).
+    for p in ["/r1", "/r2"] {
+        assert_eq!(d.post(&format!("/api/v0/files/mkdir?arg={p}")).status, 200);
+    }
+    d.post("/api/v0/files/rm?arg=/r1&arg=/nope&arg=/r2&recursive=true")
+        .assert_error(500, 0);
+    let ls = d.post("/api/v0/files/ls?arg=/").json();
+    assert!(
+        ls["Entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|e| e["Name"] != "r1" && e["Name"] != "r2"),
+        "{ls}"
+    );
+    assert_eq!(d.post("/api/v0/files/rm?arg=/nope&force=true").status, 200);
+    d.post("/api/v0/files/rm").assert_error(400, 1);
+
     // MFS flush / chcid; CIDs.
     assert!(d.post("/api/v0/files/mkdir?arg=/m").status == 200);
     let flushed = d.post("/api/v0/files/flush?arg=/").json();

@@ -117,18 +117,28 @@ pub(crate) async fn run(kit: &Kit, cmd: FilesCommand, json: bool) -> anyhow::Res
             Ok(())
         }
         FilesCommand::Rm {
-            path,
+            paths,
             recursive,
             force,
-        } => quiet(
-            call(
-                kit,
-                "ipfs_files_rm",
-                json!({"path": path, "recursive": recursive, "force": force}),
-                &cx,
-            )
-            .await?,
-        ),
+        } => {
+            // Like Kubo: every path is removed that can be, then the first failure is the answer.
+            let mut first_err = None;
+            let mut outs = Vec::new();
+            for path in &paths {
+                let input = json!({"path": path, "recursive": recursive, "force": force});
+                match call(kit, "ipfs_files_rm", input, &cx).await {
+                    Ok(out) => outs.push(out),
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            match first_err {
+                Some(e) => Err(e),
+                None if outs.len() == 1 => quiet(outs.remove(0)),
+                None => quiet(Value::Array(outs)),
+            }
+        }
         FilesCommand::Cp { from, to, parents } => quiet(
             call(
                 kit,

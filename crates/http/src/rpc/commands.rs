@@ -1530,15 +1530,21 @@ async fn files_mv(c: Call) -> Reply {
 
 async fn files_rm(c: Call) -> Reply {
     let force = c.args.flag("force", false);
-    for path in &c.args.args {
-        op(
-            &c,
-            "ipfs_files_rm",
-            json!({"path": path, "recursive": c.args.flag("recursive", false) || force, "force": force}),
-        )
-        .await?;
+    if c.args.args.is_empty() {
+        return Err(RpcError::client("argument \"path\" is required"));
     }
-    Ok(reply::empty())
+    // Like Kubo: every path is removed that can be, then the first failure is the answer.
+    let mut first_err = None;
+    for path in &c.args.args {
+        let input = json!({"path": path, "recursive": c.args.flag("recursive", false) || force, "force": force});
+        if let Err(e) = op(&c, "ipfs_files_rm", input).await {
+            first_err.get_or_insert(e);
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(reply::empty()),
+    }
 }
 
 async fn files_flush(c: Call) -> Reply {

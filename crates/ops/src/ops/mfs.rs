@@ -585,7 +585,8 @@ pub struct FilesRmInput {
     /// Remove directories and their contents (`-r`).
     #[serde(default)]
     pub recursive: bool,
-    /// Remove even a non-empty directory without `recursive` (`--force`).
+    /// Remove even a non-empty directory without `recursive`, and succeed on a path that does not
+    /// exist (`--force`).
     #[serde(default)]
     pub force: bool,
 }
@@ -620,7 +621,16 @@ impl Operation for FilesRm {
             let repo = kit.repo()?;
             let mut guard = kit.mfs()?.lock(repo)?;
             let _hold = repo.gc_shared();
-            let cid = mfs::resolve(repo.blocks(), &guard, &path)?;
+            let cid = match mfs::resolve(repo.blocks(), &guard, &path) {
+                // `--force` on a path that is not there is done (Kubo: "remove nonexistent path forcibly")
+                Err(e) if input.force && e.code == ErrorCode::NotFound => {
+                    return Ok(FilesChanged {
+                        path: path.display(),
+                        root: guard.to_string(),
+                    });
+                }
+                other => other?,
+            };
             if export::stat(repo.blocks(), &cid)?.kind.is_dir() && !input.recursive && !input.force
             {
                 return Err(OpError::invalid(format!(
