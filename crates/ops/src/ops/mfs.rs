@@ -585,8 +585,7 @@ pub struct FilesRmInput {
     /// Remove directories and their contents (`-r`).
     #[serde(default)]
     pub recursive: bool,
-    /// Remove even a non-empty directory without `recursive`, and succeed on a path that does not
-    /// exist (`--force`).
+    /// Remove a directory without `recursive`; a path that does not exist is no error (`--force`).
     #[serde(default)]
     pub force: bool,
 }
