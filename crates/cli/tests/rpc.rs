@@ -5,13 +5,13 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 mod common;
-use common::{ensure_interop, interop_dir};
+use common::{daemon_command, ensure_interop, interop_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipfs-kit");
 
@@ -35,17 +35,7 @@ impl Daemon {
     /// `ipfs-kit --home HOME daemon` on free ports; ready once the api file names the port.
     fn start(home: &Path) -> Daemon {
         std::fs::create_dir_all(home).unwrap();
-        let child = Command::new(BIN)
-            .arg("--home")
-            .arg(home)
-            .args([
-                "daemon",
-                "--api-addr",
-                "127.0.0.1:0",
-                "--gateway-addr",
-                "127.0.0.1:0",
-            ])
-            .stdin(Stdio::null())
+        let child = daemon_command(home)
             .stdout(std::fs::File::create(home.join("daemon.out")).unwrap())
             .stderr(std::fs::File::create(home.join("daemon.log")).unwrap())
             .spawn()

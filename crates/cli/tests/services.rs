@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::free_port;
+use common::{daemon_command, free_port};
 use common::{json_at as ok, kit_at as kit};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipfs-kit");
@@ -72,19 +72,9 @@ impl Drop for Daemon {
 
 /// `ipfs-kit daemon` on `home` (the supervisor), once it is ready.
 fn supervisor(home: &Path) -> Daemon {
-    let mut child = Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args([
-            "daemon",
-            "--api-addr",
-            "127.0.0.1:0",
-            "--gateway-addr",
-            "127.0.0.1:0",
-        ])
+    let mut child = daemon_command(home)
         .env_remove("IPFS_KIT_API")
         .env("HOME", home.parent().unwrap())
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

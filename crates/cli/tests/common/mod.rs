@@ -163,3 +163,20 @@ pub(crate) fn json_at(home: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// `ipfs-kit --home HOME daemon` on ports the OS picks (API and gateway), stdin closed; the caller
+/// sets its environment and output and decides when it is ready.
+pub(crate) fn daemon_command(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ipfs-kit"));
+    c.arg("--home")
+        .arg(home)
+        .args([
+            "daemon",
+            "--api-addr",
+            "127.0.0.1:0",
+            "--gateway-addr",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null());
+    c
+}
