@@ -473,10 +473,16 @@ pub(crate) enum FilesCommand {
         /// Truncate the file to zero bytes before writing.
         #[arg(short, long)]
         truncate: bool,
-        /// CID version of the file (0 or 1; 1 implies raw leaves).
+        /// Write at most this many bytes of the input.
+        #[arg(short = 'n', long)]
+        count: Option<u64>,
+        /// CID version of a file this creates (0 or 1; 1 implies raw leaves).
         #[arg(long)]
         cid_version: Option<u8>,
-        /// Use raw blocks for leaves.
+        /// Hash function of a file this creates (e.g. blake2b-256; implies CID version 1).
+        #[arg(long)]
+        hash: Option<String>,
+        /// Use raw blocks for new leaves (default: only in CIDv1 files).
         #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
         raw_leaves: Option<bool>,
     },

@@ -1568,32 +1568,52 @@ fn files_mfs_commands() {
         "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
     );
     k.ok(&["files", "mkdir", "-p", "/docs/sub"]);
-    // `files write` reads standard input; `hello-mfs-v0` is Kubo's CID for these bytes.
-    k.ok_in(&["files", "write", "-e", "/docs/mfs.txt"], b"Hello MFS!\n");
-    assert_eq!(
-        k.ok(&["files", "stat", "--hash", "/docs/mfs.txt"]).trim(),
-        vector("hello-mfs-v0")
-    );
-    let stat = k.ok(&["files", "stat", "/docs/mfs.txt"]);
-    assert!(
-        stat.contains("Size: 11\n") && stat.contains("Type: file"),
-        "{stat}"
-    );
-    assert_eq!(
-        k.ok(&["files", "read", "-o", "6", "-n", "3", "/docs/mfs.txt"]),
-        "MFS"
-    );
-    // Write from a file at an offset.
-    k.write("patch", b"mfs");
+    // `files write` reads standard input. Kubo's t0250-files-api.sh: "ipfs rocks" then "is super
+    // cool" at offset 5 is FILE_HASH.
+    k.ok_in(&["files", "write", "-e", "/docs/mfs.txt"], b"ipfs rocks\n");
+    k.write("patch", b"is super cool\n");
     k.ok(&[
         "files",
         "write",
         "-o",
-        "6",
+        "5",
         "/docs/mfs.txt",
         k.path("patch").to_str().expect("path"),
     ]);
-    assert_eq!(k.ok(&["files", "read", "/docs/mfs.txt"]), "Hello mfs!\n");
+    assert_eq!(
+        k.ok(&["files", "stat", "--hash", "/docs/mfs.txt"]).trim(),
+        "QmQdQt9qooenjeaNhiKHF3hBvmNteB4MQBtgu3jxgf9c7i"
+    );
+    let stat = k.ok(&["files", "stat", "/docs/mfs.txt"]);
+    assert!(
+        stat.contains("Size: 19\n") && stat.contains("Type: file"),
+        "{stat}"
+    );
+    assert_eq!(
+        k.ok(&["files", "read", "-o", "5", "-n", "5", "/docs/mfs.txt"]),
+        "is su"
+    );
+    // --count takes that many bytes of the input; --hash gives the file that hash (and CIDv1).
+    k.ok_in(
+        &[
+            "files",
+            "write",
+            "-e",
+            "-n",
+            "4",
+            "--hash",
+            "blake2b-256",
+            "/docs/b",
+        ],
+        b"ipfs rocks\n",
+    );
+    assert_eq!(k.ok(&["files", "read", "/docs/b"]), "ipfs");
+    assert!(
+        k.ok(&["files", "stat", "--hash", "/docs/b"])
+            .starts_with("bafk2bz"),
+        "a blake2b-256 raw leaf"
+    );
+    k.ok(&["files", "rm", "/docs/b"]);
     assert_eq!(lines(&k.ok(&["files", "ls", "/docs"])), ["mfs.txt", "sub"]);
     let long = k.ok(&["files", "ls", "-l", "/docs"]);
     assert!(

@@ -1803,6 +1803,9 @@ pub(crate) async fn files_write(
     if let Some(v) = input.cid_version {
         q.push(("cid-version", crate::ops::check_cid_version(v)?.to_string()));
     }
+    if let Some(h) = &input.hash {
+        q.push(("hash", h.clone()));
+    }
     if let Some(r) = input.raw_leaves {
         q.push(("raw-leaves", r.to_string()));
     }

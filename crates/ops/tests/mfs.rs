@@ -77,52 +77,164 @@ fn fresh_root_is_kubos_empty_directory_and_mkdir_ls_stat_work() {
     assert!(st["hash"].as_str().unwrap().starts_with("bafy"), "{st}");
 }
 
+/// Kubo's sharness t0250-files-api.sh, in each of its modes: the file and truncation CIDs, and
+/// the hashes of `/` and `/cats` at the point the script checks them. What is left by then:
+/// `/cats/file1` (a copy of `echo foo | ipfs add`, with `--raw-leaves` in the raw-leaves modes),
+/// `/cats/ipfs` ("ipfs rocks" overwritten at offset 5), `/cats/walrus` ("testing") and the
+/// empty `/cats/this/is/a`. ARGS go to mkdir and write, RAW_LEAVES to write.
 #[test]
-fn write_read_match_kubo_vectors() {
-    let home = tempfile::tempdir().unwrap();
-    let kit = Kit::open(home.path()).unwrap();
-    // cid-vectors.json `hello-mfs-v0`.
-    let w = ok(
-        &kit,
-        "ipfs_files_write",
-        json!({"path": "/mfs.txt", "content": "Hello MFS!\n", "create": true}),
-    );
-    assert_eq!(w["cid"], "QmVT8bL3sGBA2TwvX8JPhrv5CYZL8LLLfW7mxkUjPZsgBr");
-    assert_eq!(w["written"], 11);
-    let r = ok(
-        &kit,
-        "ipfs_files_read",
-        json!({"path": "/mfs.txt", "offset": 6, "count": 3}),
-    );
-    assert_eq!(r["content"], "MFS");
-    assert_eq!(r["truncated"], true);
-    // cid-vectors.json `mfs-test-dir-cidv1`: a CIDv1 directory of two CIDv1 (raw-leaf) files.
-    ok(
-        &kit,
-        "ipfs_files_mkdir",
-        json!({"path": "/test", "cid_version": 1}),
-    );
-    for (name, text) in [("mfs1.txt", "file1\n"), ("mfs2.txt", "file2\n")] {
+fn write_matches_kubo_t0250_vectors() {
+    struct Mode {
+        name: &'static str,
+        file1_raw: bool,
+        cid_version: Option<u8>,
+        raw_leaves: Option<bool>,
+        root: &'static str,
+        cats: &'static str,
+        file: &'static str,
+        trunc: &'static str,
+    }
+    let modes = [
+        Mode {
+            name: "defaults",
+            file1_raw: false,
+            cid_version: None,
+            raw_leaves: None,
+            root: "QmcwKfTMCT7AaeiD92hWjnZn9b6eh9NxnhfSzN5x2vnDpt",
+            cats: "Qma88m8ErTGkZHbBWGqy1C7VmEmX8wwNDWNpGyCaNmEgwC",
+            file: "QmQdQt9qooenjeaNhiKHF3hBvmNteB4MQBtgu3jxgf9c7i",
+            trunc: "QmPVnT9gocPbqzN4G6SMp8vAPyzcjDbUJrNdKgzQquuDg4",
+        },
+        Mode {
+            name: "partial raw-leaves",
+            file1_raw: true,
+            cid_version: None,
+            raw_leaves: None,
+            root: "QmTpKiKcAj4sbeesN6vrs5w3QeVmd4QmGpxRL81hHut4dZ",
+            cats: "QmPhPkmtUGGi8ySPHoPu1qbfryLJKKq1GYxpgLyyCruvGe",
+            file: "QmQdQt9qooenjeaNhiKHF3hBvmNteB4MQBtgu3jxgf9c7i",
+            trunc: "QmPVnT9gocPbqzN4G6SMp8vAPyzcjDbUJrNdKgzQquuDg4",
+        },
+        Mode {
+            name: "raw-leaves",
+            file1_raw: true,
+            cid_version: None,
+            raw_leaves: Some(true),
+            root: "QmTHzLiSouBHVTssS8xRzmfWGAvTGhPEjtPdB6pWMQdxJX",
+            cats: "QmPJkzbCoBuL379TbHgwF1YbVHnKgiDa5bjqYhe6Lovdms",
+            file: "bafybeibkrazpbejqh3qun7xfnsl7yofl74o4jwhxebpmtrcpavebokuqtm",
+            trunc: "bafybeigwhb3q36yrm37jv5fo2ap6r6eyohckqrxmlejrenex4xlnuxiy3e",
+        },
+        Mode {
+            name: "cidv1",
+            file1_raw: true,
+            cid_version: Some(1),
+            raw_leaves: None,
+            root: "QmTLdTaZNj8Mvq1cgYup59ZFJFv1KxptouFSZUZKeq7X3z",
+            cats: "bafybeihsqinttigpskqqj63wgalrny3lifvqv5ml7igrirdhlcf73l3wvm",
+            file: "bafybeibkrazpbejqh3qun7xfnsl7yofl74o4jwhxebpmtrcpavebokuqtm",
+            trunc: "bafybeigwhb3q36yrm37jv5fo2ap6r6eyohckqrxmlejrenex4xlnuxiy3e",
+        },
+    ];
+    for m in modes {
+        let home = tempfile::tempdir().unwrap();
+        let kit = Kit::open(home.path()).unwrap();
+        let hash = |p: &str| ok(&kit, "ipfs_files_stat", json!({"path": p}))["hash"].clone();
+        let write = |path: &str, text: &str, extra: Value| {
+            let mut input = json!({"path": path, "content": text});
+            if let Some(v) = m.cid_version {
+                input["cid_version"] = json!(v);
+            }
+            if let Some(r) = m.raw_leaves {
+                input["raw_leaves"] = json!(r);
+            }
+            for (k, v) in extra.as_object().unwrap() {
+                input[k] = v.clone();
+            }
+            ok(&kit, "ipfs_files_write", input)
+        };
+        let mkdir = |path: &str, parents: bool| {
+            let v = m.cid_version.unwrap_or(0);
+            ok(
+                &kit,
+                "ipfs_files_mkdir",
+                json!({"path": path, "parents": parents, "cid_version": v}),
+            )
+        };
+        let file1 = ok(
+            &kit,
+            "ipfs_add",
+            json!({"content": "foo\n", "raw_leaves": m.file1_raw}),
+        )["root"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        mkdir("/cats", false);
         ok(
             &kit,
-            "ipfs_files_write",
-            json!({"path": format!("/test/{name}"), "content": text, "create": true, "cid_version": 1}),
+            "ipfs_files_cp",
+            json!({"from": format!("/ipfs/{file1}"), "to": "/cats/file1"}),
         );
+        mkdir("/cats/this/is/a/dir", true);
+        ok(
+            &kit,
+            "ipfs_files_rm",
+            json!({"path": "/cats/this/is/a/dir", "recursive": true}),
+        );
+        write("/cats/ipfs", "ipfs rocks\n", json!({"create": true}));
+        let w = write("/cats/ipfs", "is super cool\n", json!({"offset": 5}));
+        assert_eq!(w["cid"], m.file, "{}: FILE_HASH", m.name);
+        assert_eq!(
+            (w["size"].as_u64(), w["written"].as_u64()),
+            (Some(19), Some(14))
+        );
+        let r = ok(&kit, "ipfs_files_read", json!({"path": "/cats/ipfs"}));
+        assert_eq!(r["content"], "ipfs is super cool\n", "{}", m.name);
+        write("/cats/walrus", "testing\n", json!({"create": true}));
+        assert_eq!(hash("/"), m.root, "{}: ROOT_HASH", m.name);
+        assert_eq!(hash("/cats"), m.cats, "{}: CATS_HASH", m.name);
+
+        ok(
+            &kit,
+            "ipfs_files_rm",
+            json!({"path": "/cats", "recursive": true}),
+        );
+        write("/cats", "some content\n", json!({"create": true}));
+        let w = write("/cats", "fish\n", json!({"truncate": true}));
+        assert_eq!(w["cid"], m.trunc, "{}: TRUNC_HASH", m.name);
+        assert_eq!(hash("/cats"), m.trunc, "{}", m.name);
+        let r = ok(&kit, "ipfs_files_read", json!({"path": "/cats"}));
+        assert_eq!(r["content"], "fish\n", "{}", m.name);
     }
-    let st = ok(&kit, "ipfs_files_stat", json!({"path": "/test"}));
+}
+
+/// The same sequence with `--hash blake2b-256` on the first write of each file (t0250 sets
+/// Import.HashFunction instead, which gives the file the same prefix).
+#[test]
+fn write_with_a_hash_function_matches_kubo() {
+    let home = tempfile::tempdir().unwrap();
+    let kit = Kit::open(home.path()).unwrap();
+    let w = |input: Value| ok(&kit, "ipfs_files_write", input);
+    w(json!({"path": "/ipfs", "content": "ipfs rocks\n", "create": true, "hash": "blake2b-256"}));
+    let r = w(json!({"path": "/ipfs", "content": "is super cool\n", "offset": 5}));
     assert_eq!(
-        st["hash"],
-        "bafybeic7xwqwovt4g4bax6d3udp6222i63vj2rblpbim7uy2uw4a5gahha"
+        r["cid"],
+        "bafykbzaceca45w2i3o3q3ctqsezdv5koakz7sxsw37ygqjg4w54m2bshzevxy"
     );
-    let f = ok(&kit, "ipfs_files_stat", json!({"path": "/test/mfs1.txt"}));
+    w(json!({"path": "/t", "content": "some content\n", "create": true, "hash": "BLAKE2B-256"}));
+    let r = w(json!({"path": "/t", "content": "fish\n", "truncate": true}));
     assert_eq!(
-        f["hash"],
-        "bafkreihm3rktn5z33luic3youqdsn326toaq3ekesmdvsa53sbrd3f5r3a"
+        r["cid"],
+        "bafykbzaceadeu7onzmlq7v33ytjpmo37rsqk2q6mzeqf5at55j32zxbcdbwig"
     );
-    assert_eq!(
-        (f["type"].as_str(), f["size"].as_u64()),
-        (Some("file"), Some(6))
-    );
+    let e = call(
+        &kit,
+        "ipfs_files_write",
+        json!({"path": "/u", "content": "x", "create": true, "hash": "md5"}),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e:?}");
+    assert!(e.message.contains("md5"), "{e:?}");
 }
 
 #[test]
@@ -177,7 +289,9 @@ fn write_splices_at_offsets_and_truncates() {
         json!({"path": "/d/e/g", "encoding": "base64"}),
     );
     assert_eq!(r["content"], "AAEC");
-    // A multi-chunk file (3 chunks of 256 KiB) spliced in the middle matches a fresh import.
+    // A multi-chunk file (3 chunks of 256 KiB) spliced in the middle keeps its leaves: it is
+    // `ipfs add --trickle` of the new bytes (true below 175 chunks, as boxo appends to an empty
+    // file: trickle leaves, then deeper subtrees than a fresh trickle import would make).
     let big: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
     let b64 = |b: &[u8]| {
         use base64::Engine;
@@ -198,7 +312,7 @@ fn write_splices_at_offsets_and_truncates() {
     let added = ok(
         &kit,
         "ipfs_add",
-        json!({"content_base64": b64(&want), "pin": false}),
+        json!({"content_base64": b64(&want), "pin": false, "trickle": true}),
     );
     let st = ok(&kit, "ipfs_files_stat", json!({"path": "/big"}));
     assert_eq!(st["hash"], added["root"]);
@@ -344,8 +458,9 @@ fn root_persists_across_reopen_and_gc_keeps_mfs_content() {
     let kit = Kit::open(home.path()).unwrap();
     assert_eq!(json!(root(&kit)), written);
     let gc = ok(&kit, "ipfs_repo_gc", json!({}));
-    // The unpinned add and the first (empty) MFS root are gone; MFS content stays.
-    assert_eq!(gc["removed_count"], 2, "{gc}");
+    // The unpinned add, the first (empty) MFS root and the empty file node `--create` started
+    // from are gone; MFS content stays.
+    assert_eq!(gc["removed_count"], 3, "{gc}");
     let e = call(&kit, "ipfs_cat", json!({"path": garbage})).unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
     assert_eq!(

@@ -82,19 +82,25 @@ pub(crate) async fn run(kit: &Kit, cmd: FilesCommand, json: bool) -> anyhow::Res
             create,
             parents,
             truncate,
+            count,
             cid_version,
+            hash,
             raw_leaves,
         } => {
-            let stream: ipfs_kit_ops::InputStream = match data {
+            let mut stream: ipfs_kit_ops::InputStream = match data {
                 Some(p) if p.as_os_str() != "-" => Box::new(
                     std::fs::File::open(&p)
                         .map_err(|e| OpError::from(e).with("path", p.display().to_string()))?,
                 ),
                 _ => Box::new(std::io::stdin()),
             };
+            if let Some(n) = count {
+                stream = Box::new(std::io::Read::take(stream, n));
+            }
             let mut input = json!({
                 "path": path, "offset": offset, "create": create, "parents": parents,
-                "truncate": truncate, "cid_version": cid_version, "raw_leaves": raw_leaves,
+                "truncate": truncate, "cid_version": cid_version, "hash": hash,
+                "raw_leaves": raw_leaves,
             });
             if let Some(o) = input.as_object_mut() {
                 o.retain(|_, v| !v.is_null());

@@ -23,7 +23,7 @@ pub(crate) const BATCH_BYTES: usize = 4 << 20;
 /// Upper bound of the chunks in one batch.
 const BATCH_CHUNKS: usize = 128;
 /// Trickle layout: how many subtrees of each depth are added before going deeper (boxo's value).
-const TRICKLE_DEPTH_REPEAT: usize = 4;
+pub(super) const TRICKLE_DEPTH_REPEAT: usize = 4;
 
 /// UnixFS metadata to store on a root node.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,9 +45,9 @@ impl Meta {
 
 /// A leaf or subtree of a file: its link plus the file bytes under it.
 #[derive(Debug, Clone, Copy)]
-struct FileLink {
-    link: NodeLink,
-    filesize: u64,
+pub(super) struct FileLink {
+    pub(super) link: NodeLink,
+    pub(super) filesize: u64,
 }
 
 /// Room kept in front of each fixed-size chunk so a dag-pb leaf can be framed in place.
@@ -186,13 +186,44 @@ pub(crate) fn import_reader<R: Read + Send>(
         Layout::Balanced => DataType::File,
         Layout::Trickle => DataType::Raw,
     };
+    run_stream(chunks, first, eof, w, control, leaf_kind, |stream| {
+        finish(stream, opts, meta)
+    })
+}
+
+/// Chunk `reader` with `w`'s chunker and hand the stream of stored leaves (dag-pb leaves of
+/// `kind`, or raw leaves) to `f`.
+pub(super) fn stream_leaves<R: Read + Send, T>(
+    reader: R,
+    w: &NodeWriter<'_>,
+    control: &Control,
+    kind: DataType,
+    f: impl FnOnce(&mut LeafStream<'_, '_>) -> Result<T>,
+) -> Result<T> {
+    control.check()?;
+    let mut chunks = ChunkSource::new(reader, &w.opts.chunker);
+    let (first, eof) = read_batch(&mut chunks)?;
+    run_stream(chunks, first, eof, w, control, kind, f)
+}
+
+/// Run `f` over the leaves of `first` and, unless the input ended there, of the batches a
+/// reader thread goes on reading from `chunks`.
+fn run_stream<'a, R: Read + Send + 'a, T>(
+    mut chunks: ChunkSource<'a, R>,
+    first: Vec<Chunk>,
+    eof: bool,
+    w: &NodeWriter<'_>,
+    control: &Control,
+    kind: DataType,
+    f: impl FnOnce(&mut LeafStream<'_, '_>) -> Result<T>,
+) -> Result<T> {
     if eof {
-        let mut stream = LeafStream::new(w, control, leaf_kind, first, None);
-        return finish(&mut stream, opts, meta);
+        let mut stream = LeafStream::new(w, control, kind, first, None);
+        return f(&mut stream);
     }
     // Enough returned buffers for about two batches.
     let (recycle_tx, recycle_rx) =
-        sync_channel::<Vec<u8>>(2 * BATCH_BYTES / opts.chunker.max_chunk().max(1) + 2);
+        sync_channel::<Vec<u8>>(2 * BATCH_BYTES / w.opts.chunker.max_chunk().max(1) + 2);
     if let ChunkSource::Fixed { recycled, .. } = &mut chunks {
         *recycled = Some(recycle_rx);
     }
@@ -216,9 +247,9 @@ pub(crate) fn import_reader<R: Read + Send>(
                 }
             }
         });
-        let mut stream = LeafStream::new(w, control, leaf_kind, first, Some(rx));
+        let mut stream = LeafStream::new(w, control, kind, first, Some(rx));
         stream.recycle = Some(recycle_tx);
-        let out = finish(&mut stream, opts, meta);
+        let out = f(&mut stream);
         // Dropping the receiver stops the reader at its next batch.
         drop(stream);
         out
@@ -281,8 +312,8 @@ fn encode_leaf(kind: DataType, chunk: &[u8]) -> Vec<u8> {
 }
 
 /// Leaves in file order, hashed a batch at a time.
-struct LeafStream<'w, 'c> {
-    w: &'w NodeWriter<'w>,
+pub(super) struct LeafStream<'w, 'c> {
+    pub(super) w: &'w NodeWriter<'w>,
     control: &'c Control,
     kind: DataType,
     pending: Option<Vec<Chunk>>,
@@ -347,12 +378,12 @@ impl<'w, 'c> LeafStream<'w, 'c> {
         Ok(())
     }
 
-    fn next(&mut self) -> Result<Option<FileLink>> {
+    pub(super) fn next(&mut self) -> Result<Option<FileLink>> {
         self.fill()?;
         Ok(self.ready.pop_front())
     }
 
-    fn done(&mut self) -> Result<bool> {
+    pub(super) fn done(&mut self) -> Result<bool> {
         self.fill()?;
         Ok(self.ready.is_empty())
     }
@@ -398,7 +429,11 @@ fn frame_leaf_in_place(kind: DataType, chunk: &mut Chunk) -> Option<usize> {
 }
 
 /// Write an internal file node over `children`.
-fn commit_internal(w: &NodeWriter<'_>, children: &[FileLink], meta: Meta) -> Result<FileLink> {
+pub(super) fn commit_internal(
+    w: &NodeWriter<'_>,
+    children: &[FileLink],
+    meta: Meta,
+) -> Result<FileLink> {
     let (node, cid, bytes) = encode_internal(w, children, meta)?;
     w.put_encoded(&cid, &bytes)?;
     Ok(node)
@@ -489,7 +524,7 @@ fn balanced(stream: &mut LeafStream<'_, '_>, max_links: usize, meta: Meta) -> Re
 /// Trickle layout (boxo `trickle.fillTrickleRec`): up to `max_links` leaves, then for depth
 /// 1, 2, … (below `max_depth`, unbounded at the root) up to 4 subtrees of that depth each.
 /// Recursion depth grows with log4 of the number of chunks, so it stays small.
-fn trickle_fill(
+pub(super) fn trickle_fill(
     stream: &mut LeafStream<'_, '_>,
     links: &mut Vec<FileLink>,
     max_links: usize,

@@ -1482,6 +1482,9 @@ async fn files_write(c: Call) -> Reply {
     if let Some(v) = c.args.int("cid-version") {
         input["cid_version"] = json!(v);
     }
+    if let Some(h) = c.args.str("hash") {
+        input["hash"] = json!(h);
+    }
     if let Some(r) = c.args.bool("raw-leaves") {
         input["raw_leaves"] = json!(r);
     }

@@ -1,11 +1,9 @@
 //! The mutable filesystem: `ipfs_files_*` (Kubo's `ipfs files …`).
 
-use std::io::Read;
-
 use base64::Engine;
 use cid::Cid;
 use ipfs_kit_content::export::{self, NodeKind};
-use ipfs_kit_content::import::{self, AddFlags, Control, NodeLink};
+use ipfs_kit_content::import::{self, Control, Modifier, NodeLink, Prefix};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -341,9 +339,13 @@ pub struct FilesWriteInput {
     /// Byte offset to write at (`-o`; beyond the end, the gap is zero-filled).
     #[serde(default)]
     pub offset: u64,
-    /// CID version of the file (0 or 1; default 0; 1 implies raw leaves unless raw_leaves is false).
+    /// CID version of a file this call creates (0 or 1; default 0). A CIDv1 file gets raw leaves
+    /// unless raw_leaves is false.
     pub cid_version: Option<u8>,
-    /// Store leaves as raw blocks.
+    /// Hash function of a file this call creates (e.g. `sha2-256`, `blake2b-256`; implies CID
+    /// version 1).
+    pub hash: Option<String>,
+    /// Store new leaves as raw blocks (default: only for CIDv1 files).
     pub raw_leaves: Option<bool>,
 }
 
@@ -360,47 +362,6 @@ pub struct FilesWriteOutput {
     pub written: u64,
     /// CID of the MFS root after the change.
     pub root: String,
-}
-
-/// Counts the bytes read through it.
-struct Counted<R> {
-    inner: R,
-    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// The old file's tail after the new bytes, opened once the new bytes are all read.
-struct Tail<'a> {
-    old: Option<Cid>,
-    blocks: &'a ipfs_kit_repo::Blockstore,
-    start: u64,
-    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    reader: Option<Box<dyn Read + Send + 'a>>,
-}
-
-impl Read for Tail<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.reader.is_none() {
-            let Some(old) = self.old.take() else {
-                return Ok(0);
-            };
-            let from = self.start + self.written.load(std::sync::atomic::Ordering::Relaxed);
-            let r = export::cat(self.blocks, &old, from, None).map_err(std::io::Error::other)?;
-            self.reader = Some(Box::new(r));
-        }
-        match &mut self.reader {
-            Some(r) => r.read(buf),
-            None => Ok(0),
-        }
-    }
 }
 
 impl Operation for FilesWrite {
@@ -427,12 +388,17 @@ impl Operation for FilesWrite {
         cx: &OpContext,
     ) -> Result<FilesWriteOutput, OpError> {
         let path = MfsPath::parse_entry(&input.path, "write to")?;
-        let flags = AddFlags {
-            cid_version: input.cid_version.map(check_cid_version).transpose()?,
-            raw_leaves: input.raw_leaves,
-            ..AddFlags::default()
-        };
-        let opts = flags.resolve()?;
+        let hash = input
+            .hash
+            .as_deref()
+            .map(|h| {
+                h.to_ascii_lowercase()
+                    .parse::<ipfs_kit_content::HashAlg>()
+                    .map_err(|_| OpError::invalid(format!("unrecognized hash function: {h:?}")))
+            })
+            .transpose()?;
+        let cid_version = input.cid_version.map(check_cid_version).transpose()?;
+        let prefix = Prefix::for_flags(cid_version, hash)?;
         let data: InputStream = match (&input.content, &input.content_base64) {
             (Some(t), None) => Box::new(std::io::Cursor::new(t.clone().into_bytes())),
             (None, Some(b)) => Box::new(std::io::Cursor::new(
@@ -458,7 +424,7 @@ impl Operation for FilesWrite {
             let blocks = repo.blocks();
             let mut guard = kit.mfs()?.lock(repo)?;
             let _hold = repo.gc_shared();
-            let old = match mfs::resolve(blocks, &guard, &path) {
+            let file = match mfs::resolve(blocks, &guard, &path) {
                 Ok(cid) => {
                     let st = export::stat(blocks, &cid)?;
                     if !st.kind.is_file() {
@@ -467,47 +433,28 @@ impl Operation for FilesWrite {
                                 .with("path", path.display()),
                         );
                     }
-                    Some((cid, st.size))
+                    cid
                 }
-                Err(e) if e.code == ErrorCode::NotFound && input.create => None,
+                Err(e) if e.code == ErrorCode::NotFound && input.create => {
+                    import::empty_file(blocks, prefix)?.cid
+                }
                 Err(e) => return Err(e),
             };
-            let old = if input.truncate { None } else { old };
-            let old_size = old.map(|o| o.1).unwrap_or(0);
-            let head_len = input.offset.min(old_size);
-            let head: Box<dyn Read + Send> = match old {
-                Some((cid, _)) if head_len > 0 => {
-                    Box::new(export::cat(blocks, &cid, 0, Some(head_len))?)
-                }
-                _ => Box::new(std::io::empty()),
-            };
-            let gap = std::io::repeat(0).take(input.offset - head_len);
-            let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-            let body = Counted {
-                inner: data,
-                count: written.clone(),
-            };
-            let tail = Tail {
-                old: old.filter(|o| o.1 > input.offset).map(|o| o.0),
-                blocks,
-                start: input.offset,
-                written: written.clone(),
-                reader: None,
-            };
-            let reader = head.chain(gap).chain(body).chain(tail);
             let control = Control::new().with_cancel(cx.cancel_arc());
-            let added = import::import_file("", reader, &opts, blocks, &control)?;
-            let link = NodeLink {
-                cid: added.cid,
-                tsize: added.size,
-            };
+            let mut file = Modifier::open(blocks, file, input.raw_leaves, &control)?;
+            if input.truncate {
+                file.truncate(0)?;
+            }
+            let written = file.write_at(input.offset, data)?;
+            let size = file.size()?;
+            let link = file.finish()?;
             let new = mfs::set_entry(repo, &guard, &path, Some(link), input.parents, 0)?;
             kit.mfs()?.commit(repo, &mut guard, new)?;
             Ok(FilesWriteOutput {
                 path: path.display(),
-                cid: added.cid.to_string(),
-                size: added.bytes,
-                written: written.load(std::sync::atomic::Ordering::Relaxed),
+                cid: link.cid.to_string(),
+                size,
+                written,
                 root: guard.to_string(),
             })
         })
