@@ -225,6 +225,10 @@ pub(crate) struct AddArgs {
     /// Multibase for printed CIDs (base32, base58btc, base36).
     #[arg(long)]
     pub(crate) cid_base: Option<String>,
+    /// Also link the added entries into the MFS: into this existing directory when the path ends
+    /// with `/`, else under this new name.
+    #[arg(long, value_name = "MFS_PATH")]
+    pub(crate) to_files: Option<String>,
     /// Show a progress bar (default: when stderr is a terminal).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub(crate) progress: Option<bool>,

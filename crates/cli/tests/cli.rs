@@ -1614,6 +1614,19 @@ fn files_mfs_commands() {
         "a blake2b-256 raw leaf"
     );
     k.ok(&["files", "rm", "/docs/b"]);
+    // add --to-files links the added file into an MFS directory (Kubo's t0040 `hello-mfs-v0`).
+    k.write("mfs.txt", b"Hello MFS!\n");
+    k.ok(&[
+        "add",
+        "--to-files",
+        "/",
+        k.path("mfs.txt").to_str().expect("path"),
+    ]);
+    assert_eq!(
+        k.ok(&["files", "stat", "--hash", "/mfs.txt"]).trim(),
+        vector("hello-mfs-v0")
+    );
+    k.ok(&["files", "rm", "/mfs.txt"]);
     assert_eq!(lines(&k.ok(&["files", "ls", "/docs"])), ["mfs.txt", "sub"]);
     let long = k.ok(&["files", "ls", "-l", "/docs"]);
     assert!(

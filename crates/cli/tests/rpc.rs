@@ -795,6 +795,30 @@ fn the_other_endpoints_answer_in_kubos_shape() {
 
     // MFS flush / chcid; CIDs.
     assert!(d.post("/api/v0/files/mkdir?arg=/m").status == 200);
+    // add --to-files links the added entry into an MFS directory (Kubo's t0040 vector).
+    let r = add_raw(
+        &d,
+        "to-files=/m/",
+        &[(
+            "file",
+            "mfs.txt",
+            "application/octet-stream",
+            b"Hello MFS!\n",
+        )],
+    );
+    assert!(r.status == 200 && r.complete, "{r:?}");
+    assert_eq!(
+        d.post("/api/v0/files/stat?arg=/m/mfs.txt").json()["Hash"],
+        "QmVT8bL3sGBA2TwvX8JPhrv5CYZL8LLLfW7mxkUjPZsgBr"
+    );
+    let msg = add_raw(
+        &d,
+        "to-files=/m/&only-hash=true",
+        &[("file", "x", "application/octet-stream", b"x")],
+    )
+    .assert_error(500, 0);
+    assert!(msg.contains("not compatible"), "{msg}");
+    assert_eq!(d.post("/api/v0/files/rm?arg=/m/mfs.txt").status, 200);
     let flushed = d.post("/api/v0/files/flush?arg=/").json();
     assert!(flushed["Cid"].is_string());
     assert_eq!(

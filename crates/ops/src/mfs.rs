@@ -399,3 +399,65 @@ pub fn tsize_of<S: BlockSource + ?Sized>(src: &S, cid: &Cid) -> Result<(NodeKind
     let st = export::stat(src, cid)?;
     Ok((st.kind, st.cumulative_size))
 }
+
+/// Kubo's `ipfs add --to-files DST`: link each added top-level entry (its name and root) into
+/// the MFS under `guard`, and commit. `DST` ending in `/` (or empty, meaning `/`) is an existing
+/// directory that receives every entry under its own name; otherwise `DST` is the new name of the
+/// one entry, in an existing directory. An existing name is never replaced. The checks and their
+/// messages are Kubo's, in its order; unlike Kubo, a failure links none of the entries.
+pub fn link_added(
+    repo: &Repo,
+    mfs: &Mfs,
+    guard: &mut MfsGuard<'_>,
+    dst: &str,
+    added: &[(String, NodeLink)],
+) -> Result<(), OpError> {
+    let dst = if dst.is_empty() { "/" } else { dst };
+    let fail = |msg: String| OpError::invalid(format!("to-files: {msg}")).with("to_files", dst);
+    let as_dir = dst.ends_with('/');
+    let base = MfsPath::parse(dst)?;
+    let src = repo.blocks();
+    let mut root = **guard;
+    for (i, (name, link)) in added.iter().enumerate() {
+        if name.is_empty() {
+            return Err(fail("cannot add unnamed files to MFS".into()));
+        }
+        let mut path = base.clone();
+        if as_dir {
+            let found = resolve(src, &root, &base).map_err(|e| {
+                fail(format!(
+                    "MFS destination directory {dst:?} does not exist: {}",
+                    e.message
+                ))
+            })?;
+            if !export::stat(src, &found)?.kind.is_dir() {
+                return Err(fail(format!("MFS destination {dst:?} is not a directory")));
+            }
+            path.0
+                .push(name.rsplit('/').next().unwrap_or(name).to_string());
+        } else if i > 0 {
+            return Err(fail(format!(
+                "MFS destination is a file: only one entry can be copied to {dst:?}"
+            )));
+        }
+        let shown = path.display();
+        let (parent, _) = path
+            .split()
+            .ok_or_else(|| fail("cannot put node in path \"/\": it is the MFS root".into()))?;
+        let parent = MfsPath(parent.to_vec());
+        resolve(src, &root, &parent).map_err(|e| {
+            fail(format!(
+                "MFS destination parent {shown:?} {:?} does not exist: {}",
+                parent.display(),
+                e.message
+            ))
+        })?;
+        if resolve(src, &root, &path).is_ok() {
+            return Err(fail(format!(
+                "cannot put node in path {shown:?}: directory already has entry by that name"
+            )));
+        }
+        root = set_entry(repo, &root, &path, Some(*link), false, 0)?;
+    }
+    mfs.commit(repo, guard, root)
+}

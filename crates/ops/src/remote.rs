@@ -226,6 +226,9 @@ fn add_query(input: &AddInput) -> Result<Query, OpError> {
     // Same validation and errors as the embedded node.
     let resolved = f.resolve()?;
     let mut q: Query = Vec::new();
+    if let Some(dst) = &input.to_files {
+        q.push(("to-files", dst.clone()));
+    }
     if f.hamt_threshold.is_some() {
         return Err(unsupported(
             "hamt_threshold",

@@ -542,3 +542,127 @@ fn cp_from_ipfs_needs_the_whole_dag_locally() {
     // GC still works (the MFS holds nothing incomplete).
     ok(&kit, "ipfs_repo_gc", json!({}));
 }
+
+/// `ipfs add --to-files`, as Kubo's t0040-add-and-cat.sh checks it: the vectors `hello-mfs-v0`
+/// and `mfs-test-dir-cidv1`, and each refusal with Kubo's message.
+#[test]
+fn add_to_files_links_into_mfs_like_kubo() {
+    let home = tempfile::tempdir().unwrap();
+    let kit = Kit::open(home.path()).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let mfs_txt = files.path().join("mfs.txt");
+    std::fs::write(&mfs_txt, "Hello MFS!\n").unwrap();
+    let test = files.path().join("test");
+    std::fs::create_dir(&test).unwrap();
+    std::fs::write(test.join("mfs1.txt"), "file1\n").unwrap();
+    std::fs::write(test.join("mfs2.txt"), "file2\n").unwrap();
+    let (m1, m2) = (test.join("mfs1.txt"), test.join("mfs2.txt"));
+    let add = |input: Value| call(&kit, "ipfs_add", input);
+    let hash = |p: &str| ok(&kit, "ipfs_files_stat", json!({"path": p}))["hash"].clone();
+    let names = |p: &str| {
+        ok(&kit, "ipfs_files_ls", json!({"path": p}))["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+
+    let out = add(json!({"paths": [mfs_txt], "to_files": "/ipfs-add-to-files"})).unwrap();
+    assert_eq!(
+        out["root"],
+        "QmVT8bL3sGBA2TwvX8JPhrv5CYZL8LLLfW7mxkUjPZsgBr"
+    );
+    assert_eq!(hash("/ipfs-add-to-files"), out["root"]);
+    let read = ok(
+        &kit,
+        "ipfs_files_read",
+        json!({"path": "/ipfs-add-to-files"}),
+    );
+    assert_eq!(read["content"], "Hello MFS!\n");
+    add(json!({"paths": [mfs_txt], "to_files": "/"})).unwrap();
+    assert_eq!(hash("/mfs.txt"), out["root"]);
+    // Inline content needs a name, as stdin does in Kubo.
+    let e = add(json!({"content": "x", "to_files": "/"})).unwrap_err();
+    assert!(e.message.contains("cannot add unnamed files"), "{e:?}");
+    add(json!({"content": "x", "name": "named.txt", "to_files": "/"})).unwrap();
+    assert_eq!(
+        ok(&kit, "ipfs_files_read", json!({"path": "/named.txt"}))["content"],
+        "x"
+    );
+
+    let fails = |input: Value, want: &str| {
+        let before = root(&kit);
+        let e = add(input.clone()).unwrap_err();
+        assert!(e.message.contains(want), "{input}: {e:?}");
+        assert_eq!(root(&kit), before, "{input} changed the MFS");
+    };
+    fails(
+        json!({"paths": [&m1, &m2], "to_files": "/mfspath0"}),
+        "MFS destination is a file: only one entry can be copied to \"/mfspath0\"",
+    );
+    ok(
+        &kit,
+        "ipfs_files_write",
+        json!({"path": "/mfsfile1", "content": "test\n", "create": true}),
+    );
+    fails(
+        json!({"paths": [&m1, &m2], "to_files": "/mfsfile1"}),
+        "to-files: cannot put node in path \"/mfsfile1\"",
+    );
+    fails(
+        json!({"paths": [&m1, &m2], "to_files": "/mfsfile1/"}),
+        "to-files: MFS destination \"/mfsfile1/\" is not a directory",
+    );
+    fails(
+        json!({"paths": [&m1], "to_files": "/nowhere/"}),
+        "MFS destination directory \"/nowhere/\" does not exist",
+    );
+    fails(
+        json!({"paths": [&m1], "to_files": "/nowhere/x"}),
+        "MFS destination parent \"/nowhere/x\" \"/nowhere\" does not exist",
+    );
+    ok(
+        &kit,
+        "ipfs_files_mkdir",
+        json!({"path": "/mfs/subdir3", "parents": true}),
+    );
+    fails(
+        json!({"paths": [&test], "recursive": true, "to_files": "/mfs/subdir3"}),
+        "cannot put node in path \"/mfs/subdir3\": directory already has entry by that name",
+    );
+    fails(
+        json!({"paths": [&test], "recursive": true, "wrap_with_directory": true, "to_files": "/mfs/"}),
+        "wrap-with-directory and to-files options are not compatible",
+    );
+    fails(
+        json!({"paths": [&m1], "only_hash": true, "to_files": "/"}),
+        "only-hash and to-files options are not compatible",
+    );
+
+    ok(&kit, "ipfs_files_mkdir", json!({"path": "/mfsdir2"}));
+    add(json!({"paths": [&m1, &m2], "cid_version": 1, "to_files": "/mfsdir2/"})).unwrap();
+    assert_eq!(names("/mfsdir2"), ["mfs1.txt", "mfs2.txt"]);
+    assert_eq!(
+        hash("/mfsdir2/mfs1.txt"),
+        "bafkreihm3rktn5z33luic3youqdsn326toaq3ekesmdvsa53sbrd3f5r3a"
+    );
+    ok(&kit, "ipfs_files_mkdir", json!({"path": "/mfs/subdir4"}));
+    let out = add(
+        json!({"paths": [&test], "recursive": true, "cid_version": 1, "to_files": "/mfs/subdir4/"}),
+    )
+    .unwrap();
+    assert_eq!(
+        out["root"],
+        "bafybeic7xwqwovt4g4bax6d3udp6222i63vj2rblpbim7uy2uw4a5gahha"
+    );
+    assert_eq!(names("/mfs/subdir4"), ["test"]);
+    assert_eq!(hash("/mfs/subdir4/test"), out["root"]);
+    // Linked into the MFS, the content survives GC without a pin.
+    add(json!({"content": "unpinned", "name": "u", "pin": false, "to_files": "/"})).unwrap();
+    ok(&kit, "ipfs_repo_gc", json!({}));
+    assert_eq!(
+        ok(&kit, "ipfs_files_read", json!({"path": "/u"}))["content"],
+        "unpinned"
+    );
+}

@@ -123,6 +123,7 @@ async fn add(kit: &Kit, a: AddArgs, json: bool) -> anyhow::Result<()> {
         "mtime_nsecs": a.mtime_nsecs,
         "profile": a.profile,
         "cid_base": a.cid_base,
+        "to_files": a.to_files,
     });
     let o = input.as_object_mut().context("input is an object")?;
     for (k, on) in [

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ipfs_kit_content::import::{
-    AddFlags, AddedEntry, Control, EntryData, EntryMeta, TreeImport, clean_components,
+    AddFlags, AddedEntry, Control, EntryData, EntryMeta, NodeLink, TreeImport, clean_components,
 };
 use ipfs_kit_content::{BlockSink, CidBase, NullSink, format_cid};
 use ipfs_kit_ops::{Kit, OpContext, OpError};
@@ -114,6 +114,8 @@ struct Plan {
     silent: bool,
     progress: bool,
     base: CidBase,
+    /// `to-files`: where in the MFS to link the added entries.
+    to_files: Option<String>,
 }
 
 fn plan(a: &Args) -> Result<Plan, RpcError> {
@@ -131,11 +133,6 @@ fn plan(a: &Args) -> Result<Plan, RpcError> {
                 "{unsupported} is not supported by this node (it has no filestore)"
             )));
         }
-    }
-    if a.str("to-files").is_some() {
-        return Err(RpcError::normal(
-            "to-files is not supported by this node's RPC API (use files/cp after add)",
-        ));
     }
     let cid_version = a
         .int("cid-version")
@@ -167,6 +164,19 @@ fn plan(a: &Args) -> Result<Plan, RpcError> {
         ..AddFlags::default()
     };
     let only_hash = a.flag("only-hash", false);
+    let to_files = a.str("to-files").map(str::to_string);
+    if to_files.is_some() {
+        if only_hash {
+            return Err(RpcError::normal(
+                "only-hash and to-files options are not compatible",
+            ));
+        }
+        if flags.wrap_with_directory == Some(true) {
+            return Err(RpcError::normal(
+                "wrap-with-directory and to-files options are not compatible",
+            ));
+        }
+    }
     let pin = a.flag("pin", true) && !only_hash;
     let pin_name = a.str("pin-name").unwrap_or("").to_string();
     if !a.flag("pin", true) && a.str("pin-name").is_some() {
@@ -185,6 +195,7 @@ fn plan(a: &Args) -> Result<Plan, RpcError> {
         silent: a.flag("silent", false),
         progress: a.flag("progress", false),
         base,
+        to_files,
     })
 }
 
@@ -277,6 +288,11 @@ fn import(
         .resolve()
         .map_err(|e| RpcError::normal(e.to_string()))?;
     let repo = kit.repo()?;
+    // The MFS lock comes before the GC guard (GC takes them in that order).
+    let mut mfs_guard = match &plan.to_files {
+        Some(_) => Some(kit.mfs()?.lock(repo)?),
+        None => None,
+    };
     // Held across import and pin: GC may not remove blocks of an add in flight.
     let _hold = repo.gc_shared();
     let sink: &dyn BlockSink = if plan.only_hash {
@@ -381,6 +397,19 @@ fn import(
             repo.pin_add(&root.cid, true, &plan.pin_name)
                 .map_err(OpError::from)?;
         }
+    }
+    if let (Some(dst), Some(guard)) = (&plan.to_files, &mut mfs_guard) {
+        let added: Vec<(String, NodeLink)> = roots
+            .iter()
+            .map(|e| {
+                let link = NodeLink {
+                    cid: e.cid,
+                    tsize: e.size,
+                };
+                (e.path.clone(), link)
+            })
+            .collect();
+        ipfs_kit_ops::mfs::link_added(repo, kit.mfs()?, guard, dst, &added)?;
     }
     Ok(())
 }

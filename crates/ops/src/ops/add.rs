@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use base64::Engine;
-use ipfs_kit_content::import::{self, AddFlags, AddedEntry, Control};
+use ipfs_kit_content::import::{self, AddFlags, AddedEntry, Control, NodeLink};
 use ipfs_kit_content::{BlockSink, CidBase, NullSink, format_cid};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,10 @@ pub struct AddInput {
     pub pin: bool,
     /// Multibase for the CIDs in the output: base32, base58btc, base36.
     pub cid_base: Option<String>,
+    /// Also link each added top-level entry into the MFS (`--to-files`): a path ending in `/` is an
+    /// existing directory that receives the entries under their names; otherwise the new name of
+    /// the one entry. Existing entries are never replaced.
+    pub to_files: Option<String>,
     /// Kubo's import options.
     #[serde(flatten)]
     pub flags: AddFlags,
@@ -143,6 +147,24 @@ impl Operation for Add {
             }
         }
         let (only_hash, pin) = (input.only_hash, input.pin && !input.only_hash);
+        let to_files = input.to_files;
+        if to_files.is_some() {
+            if only_hash {
+                return Err(OpError::invalid(
+                    "only-hash and to-files options are not compatible",
+                ));
+            }
+            if opts.wrap_with_directory {
+                return Err(OpError::invalid(
+                    "wrap-with-directory and to-files options are not compatible",
+                ));
+            }
+            if let Source::Bytes(_, None) | Source::Stream(_, None) = &source {
+                return Err(OpError::invalid(
+                    "to-files: cannot add unnamed files to MFS (give name)",
+                ));
+            }
+        }
         let cx = cx.clone();
         kit.blocking(move |kit| {
             let total = match &source {
@@ -157,6 +179,11 @@ impl Operation for Add {
             let control = Control::new()
                 .with_progress(move |done| progress_cx.progress(done, total, "bytes"))
                 .with_cancel(cx.cancel_arc());
+            // The MFS lock comes before the GC guard (GC takes them in that order).
+            let mut mfs_guard = match &to_files {
+                Some(_) => Some(kit.mfs()?.lock(kit.repo()?)?),
+                None => None,
+            };
             // Held across import and pin: GC may not remove blocks of an add in flight.
             let _hold = kit.repo()?.gc_shared();
             let sink: &dyn BlockSink = if only_hash {
@@ -195,6 +222,18 @@ impl Operation for Add {
                 for e in roots(&entries, opts.wrap_with_directory) {
                     kit.repo()?.pin_add(&e.cid, true, "")?;
                 }
+            }
+            if let (Some(dst), Some(guard)) = (&to_files, &mut mfs_guard) {
+                let added: Vec<(String, NodeLink)> = roots(&entries, false)
+                    .map(|e| {
+                        let link = NodeLink {
+                            cid: e.cid,
+                            tsize: e.size,
+                        };
+                        (e.path.clone(), link)
+                    })
+                    .collect();
+                crate::mfs::link_added(kit.repo()?, kit.mfs()?, guard, dst, &added)?;
             }
             let root = entries
                 .last()
