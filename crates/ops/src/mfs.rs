@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use cid::Cid;
 use ipfs_kit_content::export::{self, NodeKind};
-use ipfs_kit_content::import::{DirBuilder, ImportOptions, NodeLink};
+use ipfs_kit_content::import::{AddedEntry, DirBuilder, ImportOptions, NodeLink};
 use ipfs_kit_content::{BlockSource, HashAlg, parse_cid};
 use ipfs_kit_repo::Repo;
 
@@ -410,7 +410,7 @@ pub fn link_added(
     mfs: &Mfs,
     guard: &mut MfsGuard<'_>,
     dst: &str,
-    added: &[(String, NodeLink)],
+    added: &[AddedEntry],
 ) -> Result<(), OpError> {
     let dst = if dst.is_empty() { "/" } else { dst };
     let fail = |msg: String| OpError::invalid(format!("to-files: {msg}")).with("to_files", dst);
@@ -418,7 +418,12 @@ pub fn link_added(
     let base = MfsPath::parse(dst)?;
     let src = repo.blocks();
     let mut root = **guard;
-    for (i, (name, link)) in added.iter().enumerate() {
+    for (i, entry) in added.iter().enumerate() {
+        let name = &entry.path;
+        let link = NodeLink {
+            cid: entry.cid,
+            tsize: entry.size,
+        };
         if name.is_empty() {
             return Err(fail("cannot add unnamed files to MFS".into()));
         }
@@ -457,7 +462,7 @@ pub fn link_added(
                 "cannot put node in path {shown:?}: directory already has entry by that name"
             )));
         }
-        root = set_entry(repo, &root, &path, Some(*link), false, 0)?;
+        root = set_entry(repo, &root, &path, Some(link), false, 0)?;
     }
     mfs.commit(repo, guard, root)
 }

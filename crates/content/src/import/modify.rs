@@ -677,12 +677,22 @@ impl<S: BlockSource + BlockSink> Trickle<'_, '_, '_, '_, '_, S> {
             }
             depth += 1;
         }
-        self.fill_last_child(f, depth - 1, repeat)?;
-        if !self.done()? {
-            depth += 1;
-        }
-        let mut i = depth;
-        while !self.done()? {
+        self.grow(f, depth, depth - 1, repeat, None)
+    }
+
+    /// Fill the last child (allowed `last_depth`), then add rounds of subtrees one level deeper
+    /// each, from `depth` (or the next level when data is left), below `max_depth` if any.
+    fn grow(
+        &mut self,
+        f: &mut PbFile,
+        depth: i64,
+        last_depth: i64,
+        repeat: i64,
+        max_depth: Option<i64>,
+    ) -> Result<()> {
+        self.fill_last_child(f, last_depth, repeat)?;
+        let mut i = if self.done()? { depth } else { depth + 1 };
+        while max_depth.is_none_or(|m| i < m) && !self.done()? {
             for _ in 0..TRICKLE_DEPTH_REPEAT {
                 if self.done()? {
                     break;
@@ -743,21 +753,7 @@ impl<S: BlockSource + BlockSink> Trickle<'_, '_, '_, '_, '_, S> {
         if depth == max_depth {
             return Ok(f.filesize());
         }
-        self.fill_last_child(f, depth, repeat)?;
-        if !self.done()? {
-            depth += 1;
-        }
-        let mut i = depth;
-        while i < max_depth && !self.done()? {
-            for _ in 0..TRICKLE_DEPTH_REPEAT {
-                if self.done()? {
-                    break;
-                }
-                let child = self.subtree(i)?;
-                f.add_child(child);
-            }
-            i += 1;
-        }
+        self.grow(f, depth, depth, repeat, Some(max_depth))?;
         Ok(f.filesize())
     }
 }

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ipfs_kit_content::import::{
-    AddFlags, AddedEntry, Control, EntryData, EntryMeta, NodeLink, TreeImport, clean_components,
+    AddFlags, AddedEntry, Control, EntryData, EntryMeta, TreeImport, clean_components,
 };
 use ipfs_kit_content::{BlockSink, CidBase, NullSink, format_cid};
 use ipfs_kit_ops::{Kit, OpContext, OpError};
@@ -399,17 +399,7 @@ fn import(
         }
     }
     if let (Some(dst), Some(guard)) = (&plan.to_files, &mut mfs_guard) {
-        let added: Vec<(String, NodeLink)> = roots
-            .iter()
-            .map(|e| {
-                let link = NodeLink {
-                    cid: e.cid,
-                    tsize: e.size,
-                };
-                (e.path.clone(), link)
-            })
-            .collect();
-        ipfs_kit_ops::mfs::link_added(repo, kit.mfs()?, guard, dst, &added)?;
+        ipfs_kit_ops::mfs::link_added(repo, kit.mfs()?, guard, dst, &roots)?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use base64::Engine;
-use ipfs_kit_content::import::{self, AddFlags, AddedEntry, Control, NodeLink};
+use ipfs_kit_content::import::{self, AddFlags, AddedEntry, Control};
 use ipfs_kit_content::{BlockSink, CidBase, NullSink, format_cid};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -224,15 +224,7 @@ impl Operation for Add {
                 }
             }
             if let (Some(dst), Some(guard)) = (&to_files, &mut mfs_guard) {
-                let added: Vec<(String, NodeLink)> = roots(&entries, false)
-                    .map(|e| {
-                        let link = NodeLink {
-                            cid: e.cid,
-                            tsize: e.size,
-                        };
-                        (e.path.clone(), link)
-                    })
-                    .collect();
+                let added: Vec<AddedEntry> = roots(&entries, false).cloned().collect();
                 crate::mfs::link_added(kit.repo()?, kit.mfs()?, guard, dst, &added)?;
             }
             let root = entries
