@@ -31,7 +31,7 @@ mod options;
 
 pub use dir::{DirBuilder, MAX_DIR_DEPTH};
 pub use entries::{EntryData, EntryMeta, TreeImport, clean_components};
-pub use modify::{Modifier, Prefix, WRITE_CHUNK_SIZE, empty_file};
+pub use modify::{MAX_ZERO_FILL, Modifier, Prefix, WRITE_CHUNK_SIZE, empty_file};
 pub use options::{
     AddFlags, DEFAULT_HAMT_FANOUT, DEFAULT_HAMT_THRESHOLD, DEFAULT_INLINE_LIMIT,
     DEFAULT_MAX_FILE_LINKS, ImportOptions, Layout, MAX_FILE_LINKS_LIMIT, MAX_INLINE_LIMIT, Profile,

@@ -272,6 +272,16 @@ fn write_splices_at_offsets_and_truncates() {
         json!({"path": "/f", "content": "!", "offset": 13}),
     );
     assert_eq!(read("/f"), "Jello WORLD\0\0!");
+    // A write far past the end would zero-fill petabytes: refused, nothing changes.
+    let before = root(&kit);
+    let e = call(
+        &kit,
+        "ipfs_files_write",
+        json!({"path": "/f", "content": "x", "offset": 1_000_000_000_000_000u64}),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput, "{e:?}");
+    assert_eq!(root(&kit), before);
     ok(
         &kit,
         "ipfs_files_write",

@@ -38,6 +38,9 @@ use crate::{BlockSink, BlockSource, Codec, Control, Error, HashAlg, Result, bloc
 pub const WRITE_CHUNK_SIZE: usize = 262_144;
 /// Chunk size of the zeros that fill a gap before a write past the end (boxo: small, to dedup).
 const SPARSE_CHUNK_SIZE: usize = 4096;
+/// Most zeros one call fills in before a write past the end (or a growing truncate): more would be
+/// hours of hashing and gigabytes of tree nodes for one request.
+pub const MAX_ZERO_FILL: u64 = 4 << 30;
 /// Bytes read ahead to learn whether the input has more.
 const LOOKAHEAD: usize = 64 << 10;
 
@@ -498,6 +501,11 @@ impl<'a, S: BlockSource + BlockSink> Modifier<'a, S> {
 
     /// Grow the file by `n` zeros (boxo's `expandSparse`).
     fn expand_sparse(&mut self, n: u64) -> Result<()> {
+        if n > MAX_ZERO_FILL {
+            return Err(Error::InvalidOption(format!(
+                "this would fill {n} bytes with zeros; at most {MAX_ZERO_FILL} per write"
+            )));
+        }
         self.cur = self.append(self.cur, io::repeat(0).take(n), SPARSE_CHUNK_SIZE)?;
         Ok(())
     }
@@ -974,6 +982,16 @@ mod tests {
         let bad_cid = crate::block_cid(0, Codec::DagPb, HashAlg::Sha2_256, &bad).unwrap();
         store.put(&bad_cid, &bad).unwrap();
         assert!(Modifier::open(&store, bad_cid, None, &control).is_err());
+
+        let root = empty_file(&store, Prefix::V0).unwrap().cid;
+        let mut m = Modifier::open(&store, root, None, &control).unwrap();
+        let n = store.len();
+        assert!(matches!(
+            m.write_at(MAX_ZERO_FILL + 1, &b"x"[..]),
+            Err(Error::InvalidOption(_))
+        ));
+        assert!(matches!(m.truncate(u64::MAX), Err(Error::InvalidOption(_))));
+        assert_eq!(store.len(), n, "nothing stored");
 
         let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let cancelled = Control::new().with_cancel(cancel);
