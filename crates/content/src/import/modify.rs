@@ -437,37 +437,16 @@ impl<'a, S: BlockSource + BlockSink> Modifier<'a, S> {
         depth: usize,
     ) -> Result<Cid> {
         self.control.check()?;
-        let too_far = || {
-            Error::malformed(
-                "unixfs",
-                format!("{cid}: write offset {offset} is beyond the leaf's data"),
-            )
-        };
         match self.load(&cid, depth)? {
             Node::Raw(_, bytes) => {
-                let at = usize::try_from(offset)
-                    .ok()
-                    .filter(|&o| o <= bytes.len())
-                    .ok_or_else(too_far)?;
-                let mut buf = bytes.to_vec();
-                let n = input.fill(&mut buf[at..])?;
-                self.control.advance(n as u64);
+                let buf = self.overwrite(&cid, &bytes, offset, input)?;
                 Ok(self.store_raw(Prefix::of(&cid)?, &buf)?.cid)
             }
             Node::Pb(mut f) if f.pb.links.is_empty() => {
-                match f.fs.data.take() {
-                    Some(d) => {
-                        let at = usize::try_from(offset)
-                            .ok()
-                            .filter(|&o| o <= d.len())
-                            .ok_or_else(too_far)?;
-                        let mut buf = d.to_vec();
-                        let n = input.fill(&mut buf[at..])?;
-                        self.control.advance(n as u64);
-                        f.fs.data = Some(Bytes::from(buf));
-                    }
-                    None if offset == 0 => {}
-                    None => return Err(too_far()),
+                // A leaf without data (an empty file node) keeps having none.
+                if f.fs.data.is_some() || offset > 0 {
+                    let data = f.fs.data.take().unwrap_or_default();
+                    f.fs.data = Some(Bytes::from(self.overwrite(&cid, &data, offset, input)?));
                 }
                 f.touch();
                 f.commit();
@@ -497,6 +476,30 @@ impl<'a, S: BlockSource + BlockSink> Modifier<'a, S> {
                 Ok(self.store_pb(&f)?.cid)
             }
         }
+    }
+
+    /// The leaf bytes `data` of `cid` with the input written over them from `offset`, never past
+    /// their end.
+    fn overwrite<R: Read>(
+        &self,
+        cid: &Cid,
+        data: &[u8],
+        offset: u64,
+        input: &mut Input<R>,
+    ) -> Result<Vec<u8>> {
+        let at = usize::try_from(offset)
+            .ok()
+            .filter(|&o| o <= data.len())
+            .ok_or_else(|| {
+                Error::malformed(
+                    "unixfs",
+                    format!("{cid}: write offset {offset} is beyond the leaf's data"),
+                )
+            })?;
+        let mut buf = data.to_vec();
+        let n = input.fill(&mut buf[at..])?;
+        self.control.advance(n as u64);
+        Ok(buf)
     }
 
     /// Grow the file by `n` zeros (boxo's `expandSparse`).
