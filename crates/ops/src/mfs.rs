@@ -400,6 +400,21 @@ pub fn tsize_of<S: BlockSource + ?Sized>(src: &S, cid: &Cid) -> Result<(NodeKind
     Ok((st.kind, st.cumulative_size))
 }
 
+/// The add options `--to-files` cannot be combined with (Kubo's checks, before anything is added).
+pub fn check_to_files(only_hash: bool, wrap_with_directory: bool) -> Result<(), OpError> {
+    if only_hash {
+        return Err(OpError::invalid(
+            "only-hash and to-files options are not compatible",
+        ));
+    }
+    if wrap_with_directory {
+        return Err(OpError::invalid(
+            "wrap-with-directory and to-files options are not compatible",
+        ));
+    }
+    Ok(())
+}
+
 /// Kubo's `ipfs add --to-files DST`: link each added top-level entry (its name and root) into
 /// the MFS under `guard`, and commit. `DST` ending in `/` (or empty, meaning `/`) is an existing
 /// directory that receives every entry under its own name; otherwise `DST` is the new name of the
@@ -418,6 +433,18 @@ pub fn link_added(
     let base = MfsPath::parse(dst)?;
     let src = repo.blocks();
     let mut root = **guard;
+    // The destination directory is checked once: entries only ever go into it.
+    if as_dir {
+        let found = resolve(src, &root, &base).map_err(|e| {
+            fail(format!(
+                "MFS destination directory {dst:?} does not exist: {}",
+                e.message
+            ))
+        })?;
+        if !export::stat(src, &found)?.kind.is_dir() {
+            return Err(fail(format!("MFS destination {dst:?} is not a directory")));
+        }
+    }
     for (i, entry) in added.iter().enumerate() {
         let name = &entry.path;
         let link = NodeLink {
@@ -429,15 +456,6 @@ pub fn link_added(
         }
         let mut path = base.clone();
         if as_dir {
-            let found = resolve(src, &root, &base).map_err(|e| {
-                fail(format!(
-                    "MFS destination directory {dst:?} does not exist: {}",
-                    e.message
-                ))
-            })?;
-            if !export::stat(src, &found)?.kind.is_dir() {
-                return Err(fail(format!("MFS destination {dst:?} is not a directory")));
-            }
             path.0
                 .push(name.rsplit('/').next().unwrap_or(name).to_string());
         } else if i > 0 {

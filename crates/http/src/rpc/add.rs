@@ -166,16 +166,7 @@ fn plan(a: &Args) -> Result<Plan, RpcError> {
     let only_hash = a.flag("only-hash", false);
     let to_files = a.str("to-files").map(str::to_string);
     if to_files.is_some() {
-        if only_hash {
-            return Err(RpcError::normal(
-                "only-hash and to-files options are not compatible",
-            ));
-        }
-        if flags.wrap_with_directory == Some(true) {
-            return Err(RpcError::normal(
-                "wrap-with-directory and to-files options are not compatible",
-            ));
-        }
+        ipfs_kit_ops::mfs::check_to_files(only_hash, flags.wrap_with_directory == Some(true))?;
     }
     let pin = a.flag("pin", true) && !only_hash;
     let pin_name = a.str("pin-name").unwrap_or("").to_string();

@@ -149,16 +149,7 @@ impl Operation for Add {
         let (only_hash, pin) = (input.only_hash, input.pin && !input.only_hash);
         let to_files = input.to_files;
         if to_files.is_some() {
-            if only_hash {
-                return Err(OpError::invalid(
-                    "only-hash and to-files options are not compatible",
-                ));
-            }
-            if opts.wrap_with_directory {
-                return Err(OpError::invalid(
-                    "wrap-with-directory and to-files options are not compatible",
-                ));
-            }
+            crate::mfs::check_to_files(only_hash, opts.wrap_with_directory)?;
             if let Source::Bytes(_, None) | Source::Stream(_, None) = &source {
                 return Err(OpError::invalid(
                     "to-files: cannot add unnamed files to MFS (give name)",
