@@ -6,6 +6,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "../../../tests/support/isolated.rs"]
+mod isolated;
+
 struct Env {
     _tmp: tempfile::TempDir,
     home: PathBuf,
@@ -31,17 +34,7 @@ impl Env {
             .arg(&self.kit)
             .args(args)
             .env("HOME", &self.home);
-        for v in [
-            "IPFS_PATH",
-            "IPFS_CLUSTER_PATH",
-            "LOTUS_PATH",
-            "HF_TOKEN_PATH",
-            "HF_HOME",
-            "IPFS_KIT_HOME",
-            "IPFS_KIT_API",
-        ] {
-            cmd.env_remove(v);
-        }
+        isolated::scrub_env(&mut cmd);
         cmd.output().unwrap()
     }
 

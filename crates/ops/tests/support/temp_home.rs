@@ -2,6 +2,9 @@
 //! directory (changing this process's environment would need `unsafe`, and the real home must never be
 //! touched). Included with `#[path]` by the ops tests that read configs from `HOME`.
 
+#[path = "../../../../tests/support/isolated.rs"]
+mod isolated;
+
 /// Runs the ignored test `in_temp_home` of this binary with `HOME` (and `marker_var`) set to a fresh
 /// temporary directory and the daemons' path variables removed; asserts that it passed.
 pub(crate) fn run_in_temp_home(marker_var: &str) {
@@ -18,16 +21,7 @@ pub(crate) fn run_in_temp_home(marker_var: &str) {
     ])
     .env("HOME", &home)
     .env(marker_var, &home);
-    for v in [
-        "IPFS_PATH",
-        "IPFS_CLUSTER_PATH",
-        "LOTUS_PATH",
-        "HF_TOKEN_PATH",
-        "HF_HOME",
-        "IPFS_KIT_HOME",
-    ] {
-        cmd.env_remove(v);
-    }
+    isolated::scrub_env(&mut cmd);
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
