@@ -34,6 +34,16 @@ impl Block {
 pub trait BlockSink: Sync {
     /// Store one block (idempotent: storing a block that exists is a no-op).
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<()>;
+
+    /// Store the block whose bytes are the concatenation of `parts` (a leaf framed around shared
+    /// buffers). The default joins them and calls [`BlockSink::put`]; a store that can write the
+    /// parts as they are (the repo's `pwritev`) saves that copy.
+    fn put_parts(&self, cid: &Cid, parts: &[&[u8]]) -> Result<()> {
+        match parts {
+            [one] => self.put(cid, one),
+            _ => self.put(cid, &parts.concat()),
+        }
+    }
 }
 
 /// Where an exporter reads blocks from.
@@ -48,6 +58,10 @@ pub struct NullSink;
 
 impl BlockSink for NullSink {
     fn put(&self, _cid: &Cid, _data: &[u8]) -> Result<()> {
+        Ok(())
+    }
+
+    fn put_parts(&self, _cid: &Cid, _parts: &[&[u8]]) -> Result<()> {
         Ok(())
     }
 }

@@ -146,7 +146,12 @@ pub fn parse_cid(s: &str) -> Result<Cid> {
 
 /// The CID of `data` under the given version, codec and hash. CIDv0 requires dag-pb + sha2-256.
 pub fn block_cid(version: u8, codec: Codec, hash: HashAlg, data: &[u8]) -> Result<Cid> {
-    let mh = hash.digest(data)?;
+    block_cid_parts(version, codec, hash, &[data])
+}
+
+/// [`block_cid`] of the concatenation of `parts` (a block framed around shared buffers).
+pub fn block_cid_parts(version: u8, codec: Codec, hash: HashAlg, parts: &[&[u8]]) -> Result<Cid> {
+    let mh = hash.digest_parts(parts)?;
     match version {
         0 => {
             if codec != Codec::DagPb || hash != HashAlg::Sha2_256 {

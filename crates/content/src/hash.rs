@@ -70,6 +70,44 @@ impl HashAlg {
         HashAlg::ALL.into_iter().find(|h| h.code() == code)
     }
 
+    /// Hash the concatenation of `parts` into a multihash, without joining them (a block
+    /// framed around shared buffers). Identity data longer than 64 bytes is refused.
+    pub fn digest_parts(self, parts: &[&[u8]]) -> Result<Mh> {
+        if let [one] = parts {
+            return self.digest(one);
+        }
+        let wrap = |code, d: &[u8]| {
+            Mh::wrap(code, d).map_err(|e| Error::UnsupportedHash(format!("{}: {e}", self.name())))
+        };
+        match self {
+            HashAlg::Sha2_256 => {
+                let mut h = sha2::Sha256::new();
+                parts.iter().for_each(|p| h.update(p));
+                wrap(self.code(), &h.finalize())
+            }
+            HashAlg::Sha2_512 => {
+                let mut h = sha2::Sha512::new();
+                parts.iter().for_each(|p| h.update(p));
+                wrap(self.code(), &h.finalize())
+            }
+            HashAlg::Blake2b256 => {
+                let mut h = blake2b_simd::Params::new().hash_length(32).to_state();
+                parts.iter().for_each(|p| {
+                    h.update(p);
+                });
+                wrap(self.code(), h.finalize().as_bytes())
+            }
+            HashAlg::Blake3 => {
+                let mut h = blake3::Hasher::new();
+                parts.iter().for_each(|p| {
+                    h.update(p);
+                });
+                wrap(self.code(), h.finalize().as_bytes())
+            }
+            HashAlg::Identity => wrap(self.code(), &parts.concat()),
+        }
+    }
+
     /// Hash `data` into a multihash. Identity data longer than 64 bytes is refused.
     pub fn digest(self, data: &[u8]) -> Result<Mh> {
         let wrap = |code, d: &[u8]| {
@@ -133,6 +171,26 @@ mod tests {
     fn identity_is_bounded() {
         assert!(HashAlg::Identity.digest(&[0u8; 64]).is_ok());
         assert!(HashAlg::Identity.digest(&[0u8; 65]).is_err());
+    }
+
+    #[test]
+    fn parts_hash_like_the_whole() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for h in HashAlg::ALL {
+            let whole = h.digest(&data[..40]).unwrap();
+            let split = h.digest_parts(&[&data[..3], &[], &data[3..17], &data[17..40]]);
+            assert_eq!(split.unwrap(), whole, "{h}");
+            if h != HashAlg::Identity {
+                let whole = h.digest(&data).unwrap();
+                let parts: Vec<&[u8]> = data.chunks(129).collect();
+                assert_eq!(h.digest_parts(&parts).unwrap(), whole, "{h}");
+            }
+        }
+        assert!(
+            HashAlg::Identity
+                .digest_parts(&[&[0u8; 40], &[0u8; 25]])
+                .is_err()
+        );
     }
 
     fn hex(b: &[u8]) -> String {

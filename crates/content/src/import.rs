@@ -13,14 +13,14 @@
 //! assert_eq!((added.size, added.bytes), (19, 11));
 //! ```
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use cid::Cid;
 
 pub use crate::Control;
 use crate::pb::PbNode;
-use crate::{BlockSink, Codec, Error, HashAlg, Result, block_cid};
+use crate::{BlockSink, Codec, Error, HashAlg, Result, block_cid_parts};
 
 mod dir;
 mod entries;
@@ -31,6 +31,7 @@ mod options;
 
 pub use dir::{DirBuilder, MAX_DIR_DEPTH};
 pub use entries::{EntryData, EntryMeta, TreeImport, clean_components};
+pub use file::SharedRead;
 pub use modify::{MAX_ZERO_FILL, Modifier, Prefix, WRITE_CHUNK_SIZE, empty_file};
 pub use options::{
     AddFlags, DEFAULT_HAMT_FANOUT, DEFAULT_HAMT_THRESHOLD, DEFAULT_INLINE_LIMIT,
@@ -86,15 +87,20 @@ pub(crate) struct NodeWriter<'a> {
 
 impl NodeWriter<'_> {
     fn cid_of(&self, codec: Codec, data: &[u8]) -> Result<Cid> {
-        if self.opts.inline && data.len() <= self.opts.inline_limit {
-            return block_cid(1, codec, HashAlg::Identity, data);
+        self.cid_of_parts(codec, &[data])
+    }
+
+    fn cid_of_parts(&self, codec: Codec, parts: &[&[u8]]) -> Result<Cid> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if self.opts.inline && len <= self.opts.inline_limit {
+            return block_cid_parts(1, codec, HashAlg::Identity, parts);
         }
         let version = if codec == Codec::Raw {
             1
         } else {
             self.opts.cid_version
         };
-        block_cid(version, codec, self.opts.hash, data)
+        block_cid_parts(version, codec, self.opts.hash, parts)
     }
 
     pub(crate) fn put_encoded(&self, cid: &Cid, data: &[u8]) -> Result<()> {
@@ -111,6 +117,18 @@ impl NodeWriter<'_> {
         Ok(NodeLink {
             cid,
             tsize: data.len() as u64,
+        })
+    }
+
+    /// Hash and store a block of `codec` whose bytes are the concatenation of `parts`.
+    pub(crate) fn put_parts(&self, codec: Codec, parts: &[&[u8]]) -> Result<NodeLink> {
+        let cid = self.cid_of_parts(codec, parts)?;
+        if cid.hash().code() != HashAlg::Identity.code() {
+            self.sink.put_parts(&cid, parts)?;
+        }
+        Ok(NodeLink {
+            cid,
+            tsize: parts.iter().map(|p| p.len() as u64).sum(),
         })
     }
 
@@ -140,13 +158,35 @@ pub fn import_file<R: Read + Send>(
     sink: &dyn BlockSink,
     control: &Control,
 ) -> Result<AddedEntry> {
+    import_input(name, file::Input::Reader(reader), opts, sink, control)
+}
+
+/// [`import_file`] of bytes that arrive as shared buffers ([`SharedRead`]): fixed-size leaves
+/// are framed around them and stored without copying them.
+pub fn import_shared(
+    name: &str,
+    src: &mut dyn SharedRead,
+    opts: &ImportOptions,
+    sink: &dyn BlockSink,
+    control: &Control,
+) -> Result<AddedEntry> {
+    import_input::<io::Empty>(name, file::Input::Shared(src), opts, sink, control)
+}
+
+fn import_input<'a, R: Read + Send + 'a>(
+    name: &str,
+    input: file::Input<'a, R>,
+    opts: &ImportOptions,
+    sink: &dyn BlockSink,
+    control: &Control,
+) -> Result<AddedEntry> {
     opts.validate()?;
     let w = NodeWriter { opts, sink };
     let meta = file::Meta {
         mode: opts.mode,
         mtime: opts.mtime,
     };
-    let (link, bytes) = file::import_reader(reader, meta, &w, control)?;
+    let (link, bytes) = file::import_reader(input, meta, &w, control)?;
     Ok(AddedEntry::new(name, link, bytes))
 }
 

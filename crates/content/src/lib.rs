@@ -26,7 +26,7 @@ pub mod unixfs;
 
 pub use block::{Block, BlockSink, BlockSource, MemoryBlocks, NullSink};
 pub use cid::Cid;
-pub use cids::{CidBase, Codec, block_cid, format_cid, parse_cid};
+pub use cids::{CidBase, Codec, block_cid, block_cid_parts, format_cid, parse_cid};
 pub use control::Control;
 pub use error::{Error, Result};
 pub use hash::{HashAlg, Mh};

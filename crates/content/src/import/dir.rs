@@ -10,7 +10,7 @@ use cid::Cid;
 use rayon::prelude::*;
 
 use super::NodeLink;
-use super::file::{Meta, import_reader};
+use super::file::{Input, Meta, import_reader};
 use super::options::{ImportOptions, SizeEstimation};
 use super::{AddedEntry, Control, NodeWriter, hamt};
 use crate::pb::{PbLink, PbNode, varint_len};
@@ -473,5 +473,5 @@ fn add_file(
     control: &Control,
 ) -> Result<(NodeLink, u64)> {
     let f = fs::File::open(path).map_err(|e| io_err(path, e))?;
-    import_reader(f, meta_for(w.opts, md, false), w, control)
+    import_reader(Input::Reader(f), meta_for(w.opts, md, false), w, control)
 }

@@ -8,7 +8,10 @@ use std::borrow::Cow;
 use std::io::Read;
 
 use super::dir::{DirBuilder, MAX_DIR_DEPTH};
-use super::{AddedEntry, Control, ImportOptions, NodeWriter, import_file, import_symlink};
+use super::{
+    AddedEntry, Control, ImportOptions, NodeWriter, SharedRead, import_file, import_shared,
+    import_symlink,
+};
 use crate::unixfs::Mtime;
 use crate::{BlockSink, Error, Result};
 
@@ -28,6 +31,8 @@ pub enum EntryData<'r> {
     Dir,
     /// A file whose bytes are read from the reader.
     File(&'r mut (dyn Read + Send)),
+    /// A file whose bytes arrive as shared buffers (stored without copying them).
+    Shared(&'r mut dyn SharedRead),
     /// A symlink with this target.
     Symlink(String),
 }
@@ -240,6 +245,7 @@ impl<'a> TreeImport<'a> {
         let opts = self.opts_for(meta);
         let mut entry = match data {
             EntryData::File(reader) => import_file("", reader, &opts, self.sink, self.control)?,
+            EntryData::Shared(src) => import_shared("", src, &opts, self.sink, self.control)?,
             EntryData::Symlink(target) => import_symlink("", &target, &opts, self.sink)?,
             EntryData::Dir => {
                 return Err(Error::InvalidOption(

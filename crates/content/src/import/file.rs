@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use rayon::prelude::*;
 
 use super::options::{ImportOptions, Layout};
@@ -55,24 +55,81 @@ const HEADROOM: usize = 16;
 /// Room kept after each fixed-size chunk for the leaf's `filesize` field.
 const TAILROOM: usize = 12;
 
-/// One chunk: its bytes are `buf[start..]`.
-struct Chunk {
-    buf: Vec<u8>,
-    start: usize,
+/// A file's bytes as a run of shared buffers (a request body as it arrives from the network):
+/// the importer frames fixed-size leaves around them and stores them without copying the bytes.
+pub trait SharedRead: Send {
+    /// The next bytes of the file, at most `max` (> 0) of them and never none; `None` at its end.
+    fn read_shared(&mut self, max: usize) -> io::Result<Option<Bytes>>;
+}
+
+/// A [`SharedRead`] read as bytes (for the content-defined chunkers, which copy).
+struct SharedReader<'a> {
+    src: &'a mut dyn SharedRead,
+    cur: Bytes,
+}
+
+impl Read for SharedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.cur.is_empty() {
+            match self.src.read_shared(buf.len())? {
+                Some(b) => self.cur = b,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        self.cur.advance(n);
+        Ok(n)
+    }
+}
+
+/// Where a file's bytes come from.
+pub(super) enum Input<'a, R = io::Empty> {
+    /// A reader: fixed-size chunks are read into buffers with headroom for a leaf's framing.
+    Reader(R),
+    /// Shared buffers, kept as they are.
+    Shared(&'a mut dyn SharedRead),
+}
+
+/// One chunk of a file.
+enum Chunk {
+    /// Bytes read into `buf[start..]` (room before and after them for a dag-pb leaf's framing).
+    Owned { buf: Vec<u8>, start: usize },
+    /// Shared buffers, in order, of `len` bytes in all.
+    Shared { parts: Vec<Bytes>, len: usize },
 }
 
 impl Chunk {
-    fn data(&self) -> &[u8] {
-        &self.buf[self.start..]
+    /// The chunk's bytes in one slice (joined when they are shared buffers).
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Chunk::Owned { buf, start } => std::borrow::Cow::Borrowed(&buf[*start..]),
+            Chunk::Shared { parts, .. } => std::borrow::Cow::Owned(parts.concat()),
+        }
     }
 
     fn len(&self) -> usize {
-        self.buf.len() - self.start
+        match self {
+            Chunk::Owned { buf, start } => buf.len() - start,
+            Chunk::Shared { len, .. } => *len,
+        }
+    }
+
+    /// The buffer to hand back to the reader for reuse, if the chunk owned one.
+    fn into_buf(self) -> Option<Vec<u8>> {
+        match self {
+            Chunk::Owned { buf, .. } => Some(buf),
+            Chunk::Shared { .. } => None,
+        }
     }
 }
 
 /// Where chunks come from: fixed-size chunks are read here straight into buffers with
-/// headroom (no copy when framing dag-pb leaves); content-defined chunkers are used as is.
+/// headroom (no copy when framing dag-pb leaves) or cut from shared buffers (no copy at all);
+/// content-defined chunkers are used as is.
 enum ChunkSource<'a, R> {
     Fixed {
         reader: R,
@@ -81,25 +138,73 @@ enum ChunkSource<'a, R> {
         /// Buffers of hashed chunks coming back for reuse (no new allocation, no zeroing).
         recycled: Option<Receiver<Vec<u8>>>,
     },
+    SharedFixed {
+        src: &'a mut dyn SharedRead,
+        size: usize,
+        done: bool,
+    },
     Other(Box<dyn Iterator<Item = io::Result<Vec<u8>>> + Send + 'a>),
 }
 
 impl<'a, R: Read + Send + 'a> ChunkSource<'a, R> {
-    fn new(reader: R, spec: &crate::chunker::ChunkerSpec) -> Self {
-        match *spec {
-            crate::chunker::ChunkerSpec::Size { size } => ChunkSource::Fixed {
-                reader,
-                size,
-                done: false,
-                recycled: None,
-            },
-            _ => ChunkSource::Other(spec.chunks(reader)),
+    fn new(input: Input<'a, R>, spec: &crate::chunker::ChunkerSpec) -> Self {
+        match (input, *spec) {
+            (Input::Reader(reader), crate::chunker::ChunkerSpec::Size { size }) => {
+                ChunkSource::Fixed {
+                    reader,
+                    size,
+                    done: false,
+                    recycled: None,
+                }
+            }
+            (Input::Shared(src), crate::chunker::ChunkerSpec::Size { size }) => {
+                ChunkSource::SharedFixed {
+                    src,
+                    size,
+                    done: false,
+                }
+            }
+            (Input::Reader(reader), _) => ChunkSource::Other(spec.chunks(reader)),
+            (Input::Shared(src), _) => ChunkSource::Other(spec.chunks(SharedReader {
+                src,
+                cur: Bytes::new(),
+            })),
         }
     }
 
     fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         match self {
-            ChunkSource::Other(it) => Ok(it.next().transpose()?.map(|buf| Chunk { buf, start: 0 })),
+            ChunkSource::Other(it) => Ok(it
+                .next()
+                .transpose()?
+                .map(|buf| Chunk::Owned { buf, start: 0 })),
+            ChunkSource::SharedFixed { src, size, done } => {
+                if *done {
+                    return Ok(None);
+                }
+                let mut parts = Vec::new();
+                let mut len = 0;
+                while len < *size {
+                    match src.read_shared(*size - len)? {
+                        Some(b) if b.len() <= *size - len => {
+                            len += b.len();
+                            parts.push(b);
+                        }
+                        Some(b) => {
+                            return Err(io::Error::other(format!(
+                                "internal: a shared read of {} bytes where at most {} were asked",
+                                b.len(),
+                                *size - len
+                            )));
+                        }
+                        None => {
+                            *done = true;
+                            break;
+                        }
+                    }
+                }
+                Ok((len > 0).then_some(Chunk::Shared { parts, len }))
+            }
             ChunkSource::Fixed {
                 reader,
                 size,
@@ -129,7 +234,7 @@ impl<'a, R: Read + Send + 'a> ChunkSource<'a, R> {
                     return Ok(None);
                 }
                 buf.truncate(HEADROOM + n);
-                Ok(Some(Chunk {
+                Ok(Some(Chunk::Owned {
                     buf,
                     start: HEADROOM,
                 }))
@@ -157,15 +262,15 @@ fn read_batch<'a, R: Read + Send + 'a>(
 }
 
 /// Import one file's bytes, storing metadata `meta` on its root.
-pub(crate) fn import_reader<R: Read + Send>(
-    reader: R,
+pub(crate) fn import_reader<'a, R: Read + Send + 'a>(
+    input: Input<'a, R>,
     meta: Meta,
     w: &NodeWriter<'_>,
     control: &Control,
 ) -> Result<(NodeLink, u64)> {
     control.check()?;
     let opts = w.opts;
-    let mut chunks = ChunkSource::new(reader, &opts.chunker);
+    let mut chunks = ChunkSource::new(input, &opts.chunker);
     let (first, eof) = read_batch(&mut chunks)?;
 
     if opts.layout == Layout::Balanced {
@@ -175,7 +280,7 @@ pub(crate) fn import_reader<R: Read + Send>(
             return Ok((link, 0));
         }
         if eof && first.len() == 1 {
-            let link = single_leaf(w, first[0].data(), meta)?;
+            let link = single_leaf(w, &first[0].data(), meta)?;
             let n = first[0].len() as u64;
             control.advance(n);
             return Ok((link, n));
@@ -201,7 +306,7 @@ pub(super) fn stream_leaves<R: Read + Send, T>(
     f: impl FnOnce(&mut LeafStream<'_, '_>) -> Result<T>,
 ) -> Result<T> {
     control.check()?;
-    let mut chunks = ChunkSource::new(reader, &w.opts.chunker);
+    let mut chunks = ChunkSource::new(Input::Reader(reader), &w.opts.chunker);
     let (first, eof) = read_batch(&mut chunks)?;
     run_stream(chunks, first, eof, w, control, kind, f)
 }
@@ -360,15 +465,15 @@ impl<'w, 'c> LeafStream<'w, 'c> {
             self.control.check()?;
             let bytes: u64 = batch.iter().map(|c| c.len() as u64).sum();
             let (w, kind) = (self.w, self.kind);
-            let hash_one = |mut c: Chunk| (leaf(w, kind, &mut c), c.buf);
-            let links: Vec<(Result<FileLink>, Vec<u8>)> = if batch.len() > 1 {
+            let hash_one = |mut c: Chunk| (leaf(w, kind, &mut c), c.into_buf());
+            let links: Vec<(Result<FileLink>, Option<Vec<u8>>)> = if batch.len() > 1 {
                 batch.into_par_iter().map(hash_one).collect()
             } else {
                 batch.into_iter().map(hash_one).collect()
             };
             for (l, buf) in links {
                 self.ready.push_back(l?);
-                if let Some(r) = &self.recycle {
+                if let (Some(r), Some(buf)) = (&self.recycle, buf) {
                     // A full queue just means the buffer is freed instead.
                     let _ = r.try_send(buf);
                 }
@@ -392,12 +497,27 @@ impl<'w, 'c> LeafStream<'w, 'c> {
 /// Hash and store one leaf.
 fn leaf(w: &NodeWriter<'_>, kind: DataType, chunk: &mut Chunk) -> Result<FileLink> {
     let n = chunk.len();
-    let link = if w.opts.raw_leaves {
-        w.put(Codec::Raw, chunk.data())?
-    } else if let Some(at) = frame_leaf_in_place(kind, chunk) {
-        w.put(Codec::DagPb, &chunk.buf[at..])?
+    let link = if let Chunk::Shared { parts, .. } = chunk
+        && n > 0
+    {
+        // The shared buffers are hashed and written as they are, between the leaf's framing.
+        let mut slices: Vec<&[u8]> = Vec::with_capacity(parts.len() + 2);
+        if w.opts.raw_leaves {
+            slices.extend(parts.iter().map(|p| &p[..]));
+            w.put_parts(Codec::Raw, &slices)?
+        } else {
+            let (head, tail) = leaf_frame(kind, n as u64);
+            slices.push(&head);
+            slices.extend(parts.iter().map(|p| &p[..]));
+            slices.push(&tail);
+            w.put_parts(Codec::DagPb, &slices)?
+        }
+    } else if w.opts.raw_leaves {
+        w.put(Codec::Raw, &chunk.data())?
+    } else if let Some(block) = frame_leaf_in_place(kind, chunk) {
+        w.put(Codec::DagPb, block)?
     } else {
-        w.put(Codec::DagPb, &encode_leaf(kind, chunk.data()))?
+        w.put(Codec::DagPb, &encode_leaf(kind, &chunk.data()))?
     };
     Ok(FileLink {
         link,
@@ -405,14 +525,9 @@ fn leaf(w: &NodeWriter<'_>, kind: DataType, chunk: &mut Chunk) -> Result<FileLin
     })
 }
 
-/// Turn `buf[start..]` into the dag-pb leaf `{Type=kind, Data=chunk, filesize}` by writing
-/// the framing into the headroom and after the data; returns where the block starts, or
-/// `None` when there is no room (the caller then copies).
-fn frame_leaf_in_place(kind: DataType, chunk: &mut Chunk) -> Option<usize> {
-    let n = chunk.len() as u64;
-    if n == 0 {
-        return None;
-    }
+/// The bytes of a dag-pb leaf `{Type=kind, Data=<n bytes>, filesize=n}` before its data and
+/// after it (`n` > 0).
+fn leaf_frame(kind: DataType, n: u64) -> (Vec<u8>, Vec<u8>) {
     let inner_len = (2 + 1 + varint_len(n) + n as usize + 1 + varint_len(n)) as u64;
     let mut head = Vec::with_capacity(HEADROOM);
     head.push(0x0a);
@@ -421,11 +536,28 @@ fn frame_leaf_in_place(kind: DataType, chunk: &mut Chunk) -> Option<usize> {
     head.push(kind as u8);
     head.push(0x12);
     put_varint(&mut head, n);
-    let at = chunk.start.checked_sub(head.len())?;
-    chunk.buf[at..chunk.start].copy_from_slice(&head);
-    chunk.buf.push(0x18);
-    put_varint(&mut chunk.buf, n);
-    Some(at)
+    let mut tail = Vec::with_capacity(TAILROOM);
+    tail.push(0x18);
+    put_varint(&mut tail, n);
+    (head, tail)
+}
+
+/// Turn an owned chunk into the dag-pb leaf `{Type=kind, Data=chunk, filesize}` by writing
+/// the framing into the headroom and after the data; returns the block, or `None` when there
+/// is no room (the caller then copies).
+fn frame_leaf_in_place(kind: DataType, chunk: &mut Chunk) -> Option<&[u8]> {
+    let n = chunk.len() as u64;
+    let Chunk::Owned { buf, start } = chunk else {
+        return None;
+    };
+    if n == 0 {
+        return None;
+    }
+    let (head, tail) = leaf_frame(kind, n);
+    let at = start.checked_sub(head.len())?;
+    buf[at..*start].copy_from_slice(&head);
+    buf.extend_from_slice(&tail);
+    Some(&buf[at..])
 }
 
 /// Write an internal file node over `children`.
@@ -575,13 +707,110 @@ mod tests {
                 assert_eq!(encode_leaf(kind, &chunk), node.encode(), "{kind:?} {len}");
                 let mut buf = vec![0u8; HEADROOM];
                 buf.extend_from_slice(&chunk);
-                let mut c = Chunk {
+                let mut c = Chunk::Owned {
                     buf,
                     start: HEADROOM,
                 };
                 match frame_leaf_in_place(kind, &mut c) {
-                    Some(at) => assert_eq!(&c.buf[at..], &node.encode()[..], "{kind:?} {len}"),
+                    Some(block) => assert_eq!(block, &node.encode()[..], "{kind:?} {len}"),
                     None => assert_eq!(len, 0),
+                }
+                if len > 0 {
+                    let (head, tail) = leaf_frame(kind, len as u64);
+                    assert_eq!(
+                        [head, chunk, tail].concat(),
+                        node.encode(),
+                        "{kind:?} {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Hands out `data` in slices of the sizes in `cuts` (cycled), never more than asked.
+    struct Slices {
+        data: Bytes,
+        cuts: Vec<usize>,
+        at: usize,
+    }
+
+    impl SharedRead for Slices {
+        fn read_shared(&mut self, max: usize) -> io::Result<Option<Bytes>> {
+            if self.data.is_empty() {
+                return Ok(None);
+            }
+            let want = self.cuts[self.at % self.cuts.len()].max(1);
+            self.at += 1;
+            let n = want.min(max).min(self.data.len());
+            Ok(Some(self.data.split_to(n)))
+        }
+    }
+
+    /// Importing shared buffers gives the blocks importing the same bytes from a reader gives,
+    /// whatever the options and however the bytes are split.
+    #[test]
+    fn shared_buffers_import_like_a_reader() {
+        use crate::import::{ImportOptions, import_file, import_shared};
+        use crate::{HashAlg, MemoryBlocks};
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mut variants = Vec::new();
+        for (chunker, raw, v1, hash, trickle, inline) in [
+            ("size-1000", false, false, HashAlg::Sha2_256, false, false),
+            ("size-1000", true, true, HashAlg::Sha2_256, false, false),
+            ("size-4096", false, true, HashAlg::Blake2b256, true, false),
+            ("size-7", true, true, HashAlg::Sha2_256, false, true),
+            (
+                "rabin-2048-4096-8192",
+                false,
+                false,
+                HashAlg::Sha2_256,
+                false,
+                false,
+            ),
+            ("buzhash", true, true, HashAlg::Blake3, false, false),
+            ("size-262144", false, false, HashAlg::Sha2_256, false, false),
+        ] {
+            let mut o = ImportOptions {
+                chunker: chunker.parse().unwrap(),
+                raw_leaves: raw,
+                cid_version: u8::from(v1),
+                hash,
+                inline,
+                ..ImportOptions::default()
+            };
+            if trickle {
+                o.layout = Layout::Trickle;
+            }
+            variants.push(o);
+        }
+        for opts in &variants {
+            for len in [0usize, 1, 999, 1000, 1001, 20_000, data.len()] {
+                let want_store = MemoryBlocks::new();
+                let want =
+                    import_file("f", &data[..len], opts, &want_store, &Control::new()).unwrap();
+                for cuts in [vec![1], vec![333, 17, 4096], vec![65_536], vec![1_000_000]] {
+                    let got_store = MemoryBlocks::new();
+                    let mut src = Slices {
+                        data: Bytes::copy_from_slice(&data[..len]),
+                        cuts: cuts.clone(),
+                        at: 0,
+                    };
+                    let got =
+                        import_shared("f", &mut src, opts, &got_store, &Control::new()).unwrap();
+                    assert_eq!(got.cid, want.cid, "{opts:?} len {len} cuts {cuts:?}");
+                    assert_eq!(got.size, want.size);
+                    let (mut a, mut b) = (got_store.cids(), want_store.cids());
+                    a.sort();
+                    b.sort();
+                    assert_eq!(a, b);
+                    for c in &a {
+                        assert_eq!(
+                            crate::BlockSource::get(&got_store, c).unwrap(),
+                            crate::BlockSource::get(&want_store, c).unwrap()
+                        );
+                    }
                 }
             }
         }

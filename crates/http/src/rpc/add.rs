@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use ipfs_kit_content::import::{
-    AddFlags, AddedEntry, Control, EntryData, EntryMeta, TreeImport, clean_components,
+    AddFlags, AddedEntry, Control, EntryData, EntryMeta, SharedRead, TreeImport, clean_components,
 };
 use ipfs_kit_content::{BlockSink, CidBase, NullSink, format_cid};
 use ipfs_kit_ops::{Kit, OpContext, OpError};
@@ -242,14 +243,23 @@ struct Progress<'a> {
     ended: bool,
 }
 
-impl Read for Progress<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+impl SharedRead for Progress<'_> {
+    fn read_shared(&mut self, max: usize) -> std::io::Result<Option<Bytes>> {
+        let got = self.inner.read_shared(max)?;
+        let n = got.as_ref().map_or(0, Bytes::len);
         self.done += n as u64;
-        let eof = n == 0 && !buf.is_empty() && !self.ended;
+        let eof = got.is_none() && max > 0 && !self.ended;
         if eof {
             self.ended = true;
         }
+        self.report(eof)?;
+        Ok(got)
+    }
+}
+
+impl Progress<'_> {
+    /// Send a progress event every [`PROGRESS_STEP`] bytes and at the end.
+    fn report(&mut self, eof: bool) -> std::io::Result<()> {
         if self.done - self.last >= PROGRESS_STEP || eof {
             self.last = self.done;
             send(
@@ -263,7 +273,7 @@ impl Read for Progress<'_> {
                 },
             )?;
         }
-        Ok(n)
+        Ok(())
     }
 }
 
@@ -361,7 +371,7 @@ fn import(
                     };
                     tree.add(
                         &head.path,
-                        EntryData::File(&mut reader),
+                        EntryData::Shared(&mut reader),
                         head.meta,
                         &mut |e, d| emit(e, d),
                     )
@@ -369,7 +379,7 @@ fn import(
                 } else {
                     tree.add(
                         &head.path,
-                        EntryData::File(&mut feed),
+                        EntryData::Shared(&mut feed),
                         head.meta,
                         &mut |e, d| emit(e, d),
                     )

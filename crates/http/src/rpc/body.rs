@@ -6,10 +6,11 @@ use std::io::Read;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use bytes::{Buf, Bytes};
-use ipfs_kit_content::import::EntryMeta;
+use ipfs_kit_content::import::{EntryMeta, SharedRead};
 use ipfs_kit_content::unixfs::Mtime;
 use tokio::sync::mpsc;
 
+use super::multipart::{self, Multipart};
 use super::reply::RpcError;
 
 /// What a part holds.
@@ -94,18 +95,14 @@ pub(crate) fn start(headers: &HeaderMap, body: Body) -> Result<Option<PartFeed>,
     if mime != "multipart/form-data" && mime != "multipart/mixed" {
         return Ok(None);
     }
-    let boundary = multer::parse_boundary(ct)
+    let boundary = multipart::boundary(ct)
         .map_err(|e| RpcError::client(format!("bad multipart body: {e}")))?;
-    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let mut multipart = Multipart::new(body.into_data_stream(), &boundary);
     let (tx, rx) = mpsc::channel(FEED_QUEUE);
     tokio::spawn(async move {
         let result: Result<(), String> = async {
-            while let Some(mut field) = multipart.next_field().await.map_err(|e| e.to_string())? {
-                let kind = match field
-                    .content_type()
-                    .map(|m| m.essence_str().to_ascii_lowercase())
-                    .as_deref()
-                {
+            while let Some(part) = multipart.next_part().await.map_err(|e| e.to_string())? {
+                let kind = match part.content_type.as_deref() {
                     Some("application/x-directory") => PartKind::Dir,
                     Some("application/symlink") => PartKind::Symlink,
                     Some("multipart/mixed") | Some("multipart/form-data") => {
@@ -114,14 +111,14 @@ pub(crate) fn start(headers: &HeaderMap, body: Body) -> Result<Option<PartFeed>,
                     _ => PartKind::File,
                 };
                 let head = PartHead {
-                    path: query_unescape(field.file_name().unwrap_or("")),
+                    path: query_unescape(part.file_name.as_deref().unwrap_or("")),
                     kind,
-                    meta: part_meta(field.name()),
+                    meta: part_meta(part.name.as_deref()),
                 };
                 if tx.send(Feed::Head(head)).await.is_err() {
                     return Ok(());
                 }
-                while let Some(chunk) = field.chunk().await.map_err(|e| e.to_string())? {
+                while let Some(chunk) = multipart.chunk().await.map_err(|e| e.to_string())? {
                     if tx.send(Feed::Data(chunk)).await.is_err() {
                         return Ok(());
                     }
@@ -237,17 +234,18 @@ impl PartFeed {
     }
 }
 
-impl Read for PartFeed {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+impl PartFeed {
+    /// Make `cur` hold the next bytes of the current part; `false` at its end.
+    fn fill(&mut self) -> std::io::Result<bool> {
         while self.cur.is_empty() {
             if !self.in_part {
-                return Ok(0);
+                return Ok(false);
             }
             match self.rx.blocking_recv() {
                 Some(Feed::Data(b)) => self.cur = b,
                 Some(Feed::End) => {
                     self.in_part = false;
-                    return Ok(0);
+                    return Ok(false);
                 }
                 Some(Feed::Failed(e)) => return Err(broken(e)),
                 Some(Feed::Head(_)) | None => {
@@ -255,10 +253,30 @@ impl Read for PartFeed {
                 }
             }
         }
+        Ok(true)
+    }
+}
+
+impl Read for PartFeed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.fill()? {
+            return Ok(0);
+        }
         let n = buf.len().min(self.cur.len());
         buf[..n].copy_from_slice(&self.cur[..n]);
         self.cur.advance(n);
         Ok(n)
+    }
+}
+
+/// The part's bytes as the network delivered them: the importer stores them without a copy.
+impl SharedRead for PartFeed {
+    fn read_shared(&mut self, max: usize) -> std::io::Result<Option<Bytes>> {
+        if max == 0 || !self.fill()? {
+            return Ok(None);
+        }
+        let n = max.min(self.cur.len());
+        Ok(Some(self.cur.split_to(n)))
     }
 }
 

@@ -1153,6 +1153,13 @@ impl BlockSink for Counting<'_> {
             .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
         BlockSink::put(self.inner, cid, data)
     }
+
+    fn put_parts(&self, cid: &cid::Cid, parts: &[&[u8]]) -> ipfs_kit_content::Result<()> {
+        let n: usize = parts.iter().map(|p| p.len()).sum();
+        self.bytes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        BlockSink::put_parts(self.inner, cid, parts)
+    }
 }
 
 async fn dag_import(c: Call) -> Reply {

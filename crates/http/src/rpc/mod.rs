@@ -6,6 +6,7 @@ mod add;
 mod args;
 mod body;
 mod commands;
+mod multipart;
 mod reply;
 
 use std::sync::Arc;
