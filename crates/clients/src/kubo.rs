@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
-use tokio_util::io::{ReaderStream, SyncIoBridge};
+use tokio_util::io::SyncIoBridge;
 
 /// Errors talking to a Kubo RPC endpoint.
 #[derive(Debug, thiserror::Error)]
@@ -247,29 +247,22 @@ impl KuboClient {
         F: FnOnce(&mut MultipartWriter) -> std::io::Result<()> + Send + 'static,
     {
         let boundary = boundary();
-        let (reader, writer) = tokio::io::duplex(UPLOAD_BUFFER);
-        let failure: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
-        let body = FailingReader {
-            inner: reader,
-            failure: Arc::clone(&failure),
-        };
-        let slot = Arc::clone(&failure);
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(UPLOAD_QUEUE);
         let b = boundary.clone();
         let producer = tokio::task::spawn_blocking(move || {
             let mut w = MultipartWriter {
-                out: SyncIoBridge::new(writer),
+                out: tx,
                 boundary: b,
                 cancel,
                 sent: 0,
             };
             let r = produce(&mut w).and_then(|()| w.finish());
-            if let Err(e) = &r
-                && let Ok(mut f) = slot.lock()
-            {
-                *f = Some(std::io::Error::new(e.kind(), e.to_string()));
+            if let Err(e) = &r {
+                // The body ends with this error instead of its closing boundary.
+                let _ = w
+                    .out
+                    .blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
             }
-            // Dropping the writer ends the body: with `failure` set, as an error.
-            drop(w);
             r
         });
         let task = UploadTask {
@@ -282,9 +275,9 @@ impl KuboClient {
                 reqwest::header::CONTENT_TYPE,
                 format!("multipart/form-data; boundary={boundary}"),
             )
-            .body(reqwest::Body::wrap_stream(ReaderStream::with_capacity(
-                body, CHUNK,
-            )));
+            .body(reqwest::Body::wrap_stream(
+                tokio_stream::wrappers::ReceiverStream::new(rx),
+            ));
         match self.send(command, rb).await {
             Ok(resp) => Ok((resp, task)),
             Err(e) => {
@@ -320,10 +313,13 @@ impl KuboClient {
 pub const MAX_JSON_ANSWER: u64 = 64 * 1024 * 1024;
 /// Longest line of a streamed JSON answer.
 pub const MAX_JSON_LINE: usize = 16 * 1024 * 1024;
-/// Bytes buffered between an upload's producer and the HTTP body.
-const UPLOAD_BUFFER: usize = 256 * 1024;
-/// Bytes read from a local file per multipart chunk.
-const CHUNK: usize = 256 * 1024;
+/// Buffers queued between an upload's producer and the HTTP body.
+const UPLOAD_QUEUE: usize = 4;
+/// Bytes buffered between a streamed answer and its blocking reader.
+const STREAM_BUFFER: usize = 256 * 1024;
+/// Bytes read from a local file per multipart chunk (each is handed to the HTTP body as it is:
+/// one `writev` per chunk, no copy).
+const CHUNK: usize = 1024 * 1024;
 
 /// A streamed answer: one JSON object per line (`add`, `refs`, `repo/gc`, `pin/verify`, …).
 #[derive(Debug)]
@@ -446,7 +442,7 @@ impl ByteStream {
     /// tokio runtime, e.g. under `spawn_blocking`). A body that breaks off is a read error, never
     /// a silent end.
     pub fn into_blocking_read(mut self) -> BlockingBody {
-        let (reader, mut writer) = tokio::io::duplex(UPLOAD_BUFFER);
+        let (reader, mut writer) = tokio::io::duplex(STREAM_BUFFER);
         let failure: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
         let slot = Arc::clone(&failure);
         tokio::spawn(async move {
@@ -527,7 +523,7 @@ impl AsyncRead for FailingReader {
 /// body is the target, files `application/octet-stream`. Mode and mtime travel as query
 /// parameters of the part name, as Kubo's client sends them for `--preserve-mode/-mtime`.
 pub struct MultipartWriter {
-    out: SyncIoBridge<tokio::io::DuplexStream>,
+    out: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
     boundary: String,
     cancel: Option<Arc<AtomicBool>>,
     sent: u64,
@@ -583,20 +579,19 @@ impl MultipartWriter {
             h.push_str(&format!("Abspath: {}\r\n", p.display()));
         }
         h.push_str("\r\n");
-        self.out.write_all_sync(h.as_bytes())
+        self.send(Bytes::from(h))
     }
 
     /// A directory entry (`name` is the relative path, `/`-separated).
     pub fn directory(&mut self, name: &str, meta: PartMeta) -> std::io::Result<()> {
         self.header(name, "application/x-directory", None, meta)?;
-        self.out.write_all_sync(b"\r\n")
+        self.send(Bytes::from_static(b"\r\n"))
     }
 
     /// A symlink entry whose target is `target`.
     pub fn symlink(&mut self, name: &str, target: &str) -> std::io::Result<()> {
         self.header(name, "application/symlink", None, PartMeta::default())?;
-        self.out.write_all_sync(target.as_bytes())?;
-        self.out.write_all_sync(b"\r\n")
+        self.send(Bytes::from(format!("{target}\r\n")))
     }
 
     /// A file entry read from `data` (with its local absolute path when it has one). Returns
@@ -610,22 +605,23 @@ impl MultipartWriter {
         progress: &mut dyn FnMut(u64),
     ) -> std::io::Result<u64> {
         self.header(name, "application/octet-stream", abspath, meta)?;
-        let mut buf = vec![0u8; CHUNK];
         let mut n = 0u64;
         loop {
             self.check()?;
-            let got = match data.read(&mut buf) {
-                Ok(0) => break,
-                Ok(g) => g,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            self.out.write_all_sync(&buf[..got])?;
-            n += got as u64;
-            self.sent += got as u64;
+            // Read straight into the buffer the body sends (no zeroing: `File` reads into
+            // spare capacity).
+            let mut buf = Vec::with_capacity(CHUNK);
+            (&mut *data).take(CHUNK as u64).read_to_end(&mut buf)?;
+            if buf.is_empty() {
+                break;
+            }
+            let got = buf.len() as u64;
+            self.send(Bytes::from(buf))?;
+            n += got;
+            self.sent += got;
             progress(self.sent);
         }
-        self.out.write_all_sync(b"\r\n")?;
+        self.send(Bytes::from_static(b"\r\n"))?;
         Ok(n)
     }
 
@@ -635,9 +631,17 @@ impl MultipartWriter {
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
-        let end = format!("--{}--\r\n", self.boundary);
-        self.out.write_all_sync(end.as_bytes())?;
-        self.out.flush_sync()
+        self.send(Bytes::from(format!("--{}--\r\n", self.boundary)))
+    }
+
+    /// Hand `b` to the HTTP body (waiting while the queue is full).
+    fn send(&mut self, b: Bytes) -> std::io::Result<()> {
+        self.out.blocking_send(Ok(b)).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the request ended before its body was sent",
+            )
+        })
     }
 
     fn check(&self) -> std::io::Result<()> {
@@ -648,21 +652,6 @@ impl MultipartWriter {
             )),
             _ => Ok(()),
         }
-    }
-}
-
-trait SyncWrite {
-    fn write_all_sync(&mut self, b: &[u8]) -> std::io::Result<()>;
-    fn flush_sync(&mut self) -> std::io::Result<()>;
-}
-
-impl SyncWrite for SyncIoBridge<tokio::io::DuplexStream> {
-    fn write_all_sync(&mut self, b: &[u8]) -> std::io::Result<()> {
-        std::io::Write::write_all(self, b)
-    }
-    fn flush_sync(&mut self) -> std::io::Result<()> {
-        std::io::Write::flush(self)?;
-        self.shutdown()
     }
 }
 
