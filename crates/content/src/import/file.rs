@@ -3,6 +3,8 @@
 //! The input is read by a helper thread in bounded batches (at most [`BATCH_BYTES`] of chunks per
 //! batch, one batch queued), each batch's leaves are encoded and hashed on the rayon pool, and the
 //! layout consumes the leaves in order; hashed chunk buffers go back to the reader for reuse.
+//! Bytes that arrive as shared buffers ([`SharedRead`], a request body) are cut into leaves
+//! without a copy: a leaf is its framing plus the slices it spans, hashed and written in parts.
 //! Peak memory is a few batches (about 25 MiB measured on 1 GiB) whatever the input size.
 
 use std::collections::VecDeque;
