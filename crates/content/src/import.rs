@@ -112,12 +112,7 @@ impl NodeWriter<'_> {
 
     /// Hash and store a block of `codec`.
     pub(crate) fn put(&self, codec: Codec, data: &[u8]) -> Result<NodeLink> {
-        let cid = self.cid_of(codec, data)?;
-        self.put_encoded(&cid, data)?;
-        Ok(NodeLink {
-            cid,
-            tsize: data.len() as u64,
-        })
+        self.put_parts(codec, &[data])
     }
 
     /// Hash and store a block of `codec` whose bytes are the concatenation of `parts`.

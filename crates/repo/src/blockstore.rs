@@ -636,11 +636,7 @@ impl Blockstore {
     /// Store a block the caller has already named correctly (the importer hashes as it goes).
     /// Idempotent; visible at once, durable after [`Blockstore::sync`]. Blocks while a GC runs.
     pub fn put(&self, cid: &Cid, data: &[u8]) -> Result<()> {
-        if is_identity(cid) {
-            return Ok(());
-        }
-        let _shared = self.gc.shared();
-        self.put_locked(cid.hash(), &[data])
+        self.put_parts(cid, &[data])
     }
 
     /// [`Blockstore::put`] of the block whose bytes are the concatenation of `parts`, written

@@ -129,10 +129,7 @@ where
         self.cur = if self.cur.is_empty() {
             next
         } else {
-            let mut joined = BytesMut::with_capacity(self.cur.len() + next.len());
-            joined.extend_from_slice(&self.cur);
-            joined.extend_from_slice(&next);
-            joined.freeze()
+            join(&self.cur, &next)
         };
         Ok(true)
     }
@@ -312,10 +309,7 @@ where
             }
             if next.len() < dlen {
                 // Too short to tell: join the few bytes and look again.
-                let mut joined = BytesMut::with_capacity(self.cur.len() + next.len());
-                joined.extend_from_slice(&self.cur);
-                joined.extend_from_slice(&next);
-                self.cur = joined.freeze();
+                self.cur = join(&self.cur, &next);
                 continue;
             }
             // `cur` is a proper prefix of the boundary; does the boundary go on in `next`?
@@ -342,6 +336,14 @@ where
             }
         }
     }
+}
+
+/// `a` then `b` in one buffer (a copy: only for short stretches).
+fn join(a: &[u8], b: &[u8]) -> Bytes {
+    let mut joined = BytesMut::with_capacity(a.len() + b.len());
+    joined.extend_from_slice(a);
+    joined.extend_from_slice(b);
+    joined.freeze()
 }
 
 /// The length of the longest proper prefix of `delim` that `buf` ends with.
