@@ -73,59 +73,45 @@ impl HashAlg {
     /// Hash the concatenation of `parts` into a multihash, without joining them (a block
     /// framed around shared buffers). Identity data longer than 64 bytes is refused.
     pub fn digest_parts(self, parts: &[&[u8]]) -> Result<Mh> {
-        if let [one] = parts {
-            return self.digest(one);
-        }
-        let wrap = |code, d: &[u8]| {
-            Mh::wrap(code, d).map_err(|e| Error::UnsupportedHash(format!("{}: {e}", self.name())))
+        let wrap = |d: &[u8]| {
+            Mh::wrap(self.code(), d)
+                .map_err(|e| Error::UnsupportedHash(format!("{}: {e}", self.name())))
         };
         match self {
             HashAlg::Sha2_256 => {
                 let mut h = sha2::Sha256::new();
                 parts.iter().for_each(|p| h.update(p));
-                wrap(self.code(), &h.finalize())
+                wrap(&h.finalize())
             }
             HashAlg::Sha2_512 => {
                 let mut h = sha2::Sha512::new();
                 parts.iter().for_each(|p| h.update(p));
-                wrap(self.code(), &h.finalize())
+                wrap(&h.finalize())
             }
             HashAlg::Blake2b256 => {
                 let mut h = blake2b_simd::Params::new().hash_length(32).to_state();
                 parts.iter().for_each(|p| {
                     h.update(p);
                 });
-                wrap(self.code(), h.finalize().as_bytes())
+                wrap(h.finalize().as_bytes())
             }
             HashAlg::Blake3 => {
                 let mut h = blake3::Hasher::new();
                 parts.iter().for_each(|p| {
                     h.update(p);
                 });
-                wrap(self.code(), h.finalize().as_bytes())
+                wrap(h.finalize().as_bytes())
             }
-            HashAlg::Identity => wrap(self.code(), &parts.concat()),
+            HashAlg::Identity => match parts {
+                [one] => wrap(one),
+                _ => wrap(&parts.concat()),
+            },
         }
     }
 
     /// Hash `data` into a multihash. Identity data longer than 64 bytes is refused.
     pub fn digest(self, data: &[u8]) -> Result<Mh> {
-        let wrap = |code, d: &[u8]| {
-            Mh::wrap(code, d).map_err(|e| Error::UnsupportedHash(format!("{}: {e}", self.name())))
-        };
-        match self {
-            HashAlg::Sha2_256 => wrap(self.code(), &sha2::Sha256::digest(data)),
-            HashAlg::Sha2_512 => wrap(self.code(), &sha2::Sha512::digest(data)),
-            HashAlg::Blake2b256 => wrap(
-                self.code(),
-                blake2b_simd::Params::new()
-                    .hash_length(32)
-                    .hash(data)
-                    .as_bytes(),
-            ),
-            HashAlg::Blake3 => wrap(self.code(), blake3::hash(data).as_bytes()),
-            HashAlg::Identity => wrap(self.code(), data),
-        }
+        self.digest_parts(&[data])
     }
 }
 
